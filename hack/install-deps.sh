@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the local cluster needs, when missing. Idempotent and quiet when
+# everything is present.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# binary -> package
+declare -A NEEDED=(
+  [containerd]=containerd
+  [runc]=runc
+  [/usr/lib/cni/bridge]=containernetworking-plugins
+  [/bin/busybox]=busybox-static
+  [umoci]=umoci
+  [ip]=iproute2
+  [iptables]=iptables
+  [conntrack]=conntrack
+  [openssl]=openssl
+  [nsenter]=util-linux
+  [curl]=curl
+  [jq]=jq
+)
+
+missing=()
+for bin in "${!NEEDED[@]}"; do
+  if [[ $bin == /* ]]; then [[ -e $bin ]] && continue; else command -v "$bin" >/dev/null 2>&1 && continue; fi
+  missing+=("${NEEDED[$bin]}")
+done
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+
+if ((${#missing[@]})); then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,205 @@
+// The DebugSession CustomResourceDefinition: the one source crds/ is generated from
+// (`make generate`; a unit test fails when the checked-in file differs).
+import { envVar, securityContext, volumeMount } from "./core-schemas.ts";
+import { arr, bool, int, obj, str, type Schema, type Validation } from "./schema.ts";
+import { DEFAULT_EXPIRY_ACTION, DEFAULT_POLICY, DEFAULT_PROFILE, GROUP, SESSION_KIND, SESSION_PLURAL, VERSION } from "./types.ts";
+
+/** Go-style duration, as CEL's duration() and Kubernetes accept it ("90s", "30m", "1h30m"). */
+export const DURATION_PATTERN = "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$";
+const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+
+/** Fields fixed at creation: the debugger is already in the pod, so changing them would be a lie. */
+export const IMMUTABLE_SPEC_FIELDS = [
+  "targetPod",
+  "targetContainer",
+  "image",
+  "imagePullPolicy",
+  "command",
+  "args",
+  "env",
+  "workingDir",
+  "stdin",
+  "tty",
+  "volumeMounts",
+  "securityContext",
+  "profile",
+  "expiryAction",
+  "reason",
+  "policy",
+  "ttlSecondsAfterFinished",
+] as const;
+
+const immutable = (field: string): Validation => ({
+  rule: `has(self.${field}) == has(oldSelf.${field}) && (!has(self.${field}) || self.${field} == oldSelf.${field})`,
+  message: `spec.${field} is immutable after creation (the debugger is already in the pod); create a new DebugSession instead`,
+  fieldPath: `.${field}`,
+  reason: "FieldValueForbidden",
+});
+
+const spec: Schema = obj(
+  "What to debug, with what, and for how long. Immutable after creation except ttl, which may only grow.",
+  {
+    targetPod: str("Name of the pod to debug, in the session's own namespace.", {
+      minLength: 1,
+      maxLength: 253,
+      pattern: DNS_SUBDOMAIN,
+    }),
+    targetContainer: str(
+      "Container of the pod whose process namespace the debugger joins (targetContainerName), so `ps` shows its processes.",
+      { maxLength: 63, pattern: DNS_LABEL },
+    ),
+    image: str("Image of the debugger, e.g. busybox:1.36 or an image pinned by digest.", {
+      minLength: 1,
+      maxLength: 512,
+    }),
+    imagePullPolicy: str("Always, IfNotPresent or Never; the kubelet's default when unset.", {
+      enum: ["Always", "IfNotPresent", "Never"],
+    }),
+    command: arr("Entrypoint of the debugger; the image's when unset.", str("An argument.", { maxLength: 4096 })),
+    args: arr("Arguments to the entrypoint.", str("An argument.", { maxLength: 4096 })),
+    env: arr("Environment variables of the debugger.", envVar),
+    workingDir: str("Working directory of the debugger.", { maxLength: 1024 }),
+    stdin: bool("Keep a stdin open for `kubectl attach -i`. Set stdin and tty for an interactive shell."),
+    tty: bool("Allocate a TTY (needs stdin)."),
+    volumeMounts: arr("Volumes of the target pod to mount into the debugger.", volumeMount, { maxItems: 32 }),
+    securityContext,
+    profile: str(
+      "Security profile, as `kubectl debug --profile`: general, baseline, restricted, netadmin or sysadmin.",
+      { enum: ["general", "baseline", "restricted", "netadmin", "sysadmin"], default: DEFAULT_PROFILE },
+    ),
+    ttl: str(
+      "How long the debugger may live after injection, as a duration (30m, 2h). At least 1m; may only grow. " +
+        "Default and maximum come from the DebugPolicy.",
+      {
+        maxLength: 64,
+        pattern: DURATION_PATTERN,
+        "x-kubernetes-validations": [
+          {
+            rule: `!self.matches('${DURATION_PATTERN}') || duration(self) >= duration('1m')`,
+            message: "spec.ttl must be a duration of at least 1m (for example 30m or 2h)",
+          },
+          {
+            rule: `!self.matches('${DURATION_PATTERN}') || !oldSelf.matches('${DURATION_PATTERN}') || duration(self) >= duration(oldSelf)`,
+            message: "spec.ttl may only grow: a session cannot be shortened, delete it to end it now",
+          },
+        ],
+      },
+    ),
+    expiryAction: str(
+      "What removes the pod at expiry: Evict (Eviction API, respects PodDisruptionBudgets, deletes after a bounded wait) or Delete.",
+      { enum: ["Evict", "Delete"], default: DEFAULT_EXPIRY_ACTION },
+    ),
+    reason: str("Why the session exists (ticket, incident), for the audit trail.", { maxLength: 1024 }),
+    policy: str("The DebugPolicy in this namespace this session runs under.", {
+      maxLength: 253,
+      pattern: DNS_SUBDOMAIN,
+      default: DEFAULT_POLICY,
+    }),
+    ttlSecondsAfterFinished: int(
+      "When set, the session itself is deleted this many seconds after it ended; ended sessions are kept otherwise.",
+      { minimum: 0 },
+    ),
+  },
+  {
+    required: ["targetPod", "image"],
+    "x-kubernetes-validations": [
+      ...IMMUTABLE_SPEC_FIELDS.map(immutable),
+      { rule: "!has(self.tty) || !self.tty || (has(self.stdin) && self.stdin)", message: "spec.tty needs spec.stdin: true", fieldPath: ".tty" },
+    ],
+  },
+);
+
+const condition: Schema = obj(
+  "A condition of the session (metav1.Condition).",
+  {
+    type: str("Injected, Ready or Expired.", { maxLength: 316 }),
+    status: str("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
+    reason: str("A CamelCase word for programs.", { maxLength: 1024 }),
+    message: str("What happened, for people.", { maxLength: 32768 }),
+    lastTransitionTime: str("When the status last changed.", { format: "date-time" }),
+    observedGeneration: int("The spec generation the condition was set from.", { minimum: 0 }),
+  },
+  { required: ["type", "status", "lastTransitionTime", "reason", "message"] },
+);
+
+const status: Schema = obj("Written only by the operator.", {
+  phase: str("Pending, Injecting, Running, Completed, Expired, Failed or Terminated.", {
+    enum: ["Pending", "Injecting", "Running", "Completed", "Expired", "Failed", "Terminated"],
+  }),
+  message: str("A one-line summary of the phase, for people.", { maxLength: 32768 }),
+  conditions: arr("Injected, Ready and Expired.", condition, {
+    maxItems: 16,
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["type"],
+  }),
+  observedGeneration: int("The spec generation this status was computed from.", { minimum: 0 }),
+  targetPodUID: str("UID of the pod the debugger was injected into; a new pod of the same name is never touched.", {
+    maxLength: 64,
+  }),
+  containerName: str("Name of the ephemeral container in the pod.", { maxLength: 63 }),
+  injectedAt: str("When the debugger was added to the pod.", { format: "date-time" }),
+  expiresAt: str("injectedAt + ttl: when the pod is removed.", { format: "date-time" }),
+  attachCommand: str("The command that attaches to the debugger.", { maxLength: 1024 }),
+  containerState: obj("Mirror of the debugger's entry in pod.status.ephemeralContainerStatuses.", {
+    state: str("waiting, running or terminated.", { enum: ["waiting", "running", "terminated"] }),
+    reason: str("Why it waits or terminated (e.g. ImagePullBackOff, Completed).", { maxLength: 1024 }),
+    message: str("The kubelet's message.", { maxLength: 32768 }),
+    startedAt: str("When it started running.", { format: "date-time" }),
+    finishedAt: str("When it terminated.", { format: "date-time" }),
+    exitCode: int("Exit code, once terminated."),
+  }),
+  requestedBy: obj("Who created the session, as the apiserver authenticated them.", {
+    username: str("User name.", { maxLength: 1024 }),
+    groups: arr("Groups.", str("A group.", { maxLength: 1024 }), { maxItems: 256 }),
+  }),
+});
+
+export function debugSessionCRD(): Record<string, unknown> {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${SESSION_PLURAL}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: SESSION_KIND,
+        listKind: `${SESSION_KIND}List`,
+        plural: SESSION_PLURAL,
+        singular: "debugsession",
+        shortNames: ["dbg"],
+        categories: ["debugging"],
+      },
+      scope: "Namespaced",
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: "Pod", type: "string", jsonPath: ".spec.targetPod" },
+            { name: "Container", type: "string", jsonPath: ".status.containerName" },
+            { name: "Phase", type: "string", jsonPath: ".status.phase" },
+            { name: "Expires", type: "date", jsonPath: ".status.expiresAt" },
+            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+          ],
+          schema: {
+            openAPIV3Schema: obj(
+              "A time-limited ephemeral debug container in one pod. When the TTL runs out the pod is removed, " +
+                "since an ephemeral container can never be taken out of a pod.",
+              {
+                apiVersion: str("APIVersion of this object.", { maxLength: 64 }),
+                kind: str("Kind of this object.", { maxLength: 64 }),
+                metadata: { type: "object" },
+                spec,
+                status,
+              },
+              { required: ["spec"] },
+            ),
+          },
+        },
+      ],
+    },
+  };
+}

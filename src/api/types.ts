@@ -1,0 +1,92 @@
+// Types of the debugging.dev/v1alpha1 API. The CRD schema in debugsession-crd.ts is the contract the
+// apiserver enforces; these types mirror it for the TypeScript side. A unit test checks that the
+// two agree on field names.
+import type { V1EnvVar, V1ObjectMeta, V1SecurityContext, V1VolumeMount } from "@kubernetes/client-node";
+
+export const GROUP = "debugging.dev";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const SESSION_KIND = "DebugSession";
+export const SESSION_PLURAL = "debugsessions";
+
+/** Label and annotation put on a pod once a session injected a debugger into it. */
+export const SESSION_LABEL = "debugging.dev/session";
+export const SESSION_ANNOTATION = "debugging.dev/tainted-by";
+export const FINALIZER = "debugging.dev/pod-cleanup";
+
+export type Profile = "general" | "baseline" | "restricted" | "netadmin" | "sysadmin";
+export type ExpiryAction = "Evict" | "Delete";
+
+export interface DebugSessionSpec {
+  targetPod: string;
+  targetContainer?: string;
+  image: string;
+  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  command?: string[];
+  args?: string[];
+  env?: V1EnvVar[];
+  workingDir?: string;
+  stdin?: boolean;
+  tty?: boolean;
+  volumeMounts?: V1VolumeMount[];
+  securityContext?: V1SecurityContext;
+  profile?: Profile;
+  ttl?: string;
+  expiryAction?: ExpiryAction;
+  reason?: string;
+  policy?: string;
+  ttlSecondsAfterFinished?: number;
+}
+
+export type Phase = "Pending" | "Injecting" | "Running" | "Completed" | "Expired" | "Failed" | "Terminated";
+
+export interface ContainerStateMirror {
+  state: "waiting" | "running" | "terminated";
+  reason?: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+}
+
+/** metav1.Condition as it travels in JSON (times are RFC 3339 strings). */
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface RequestedBy {
+  username: string;
+  groups?: string[];
+}
+
+export interface DebugSessionStatus {
+  phase?: Phase;
+  conditions?: Condition[];
+  observedGeneration?: number;
+  targetPodUID?: string;
+  containerName?: string;
+  injectedAt?: string;
+  expiresAt?: string;
+  attachCommand?: string;
+  containerState?: ContainerStateMirror;
+  requestedBy?: RequestedBy;
+  message?: string;
+}
+
+export interface DebugSession {
+  apiVersion: typeof API_VERSION;
+  kind: typeof SESSION_KIND;
+  metadata: V1ObjectMeta;
+  spec: DebugSessionSpec;
+  status?: DebugSessionStatus;
+}
+
+export const DEFAULT_TTL = "30m";
+export const DEFAULT_PROFILE: Profile = "general";
+export const DEFAULT_EXPIRY_ACTION: ExpiryAction = "Evict";
+export const DEFAULT_POLICY = "default";

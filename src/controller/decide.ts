@@ -1,0 +1,448 @@
+// decide(input) -> Plan: every rule of the operator, with no I/O. apply.ts carries the plan out.
+import type { V1EphemeralContainer, V1Pod } from "@kubernetes/client-node";
+import { parseDuration } from "../api/duration.ts";
+import {
+  DEFAULT_EXPIRY_ACTION,
+  DEFAULT_TTL,
+  FINALIZER,
+  SESSION_LABEL,
+  type ContainerStateMirror,
+  type DebugSession,
+  type DebugSessionStatus,
+  type Phase,
+} from "../api/types.ts";
+import { setConditions, type ConditionInput } from "./conditions.ts";
+import { attachCommand, ephemeralContainer, ephemeralContainerName } from "./container.ts";
+
+export interface DecideOptions {
+  /** How long an eviction may be refused (PodDisruptionBudget) before the pod is deleted. */
+  evictionTimeoutMs: number;
+  /** Bounds of the re-check interval while a target pod is missing or not running yet. */
+  minRecheckMs: number;
+  maxRecheckMs: number;
+}
+
+export const DEFAULT_DECIDE_OPTIONS: DecideOptions = {
+  evictionTimeoutMs: 60_000,
+  minRecheckMs: 5_000,
+  maxRecheckMs: 60_000,
+};
+
+export interface DecideInput {
+  session: DebugSession;
+  /** The target pod as the cluster has it now (informer cache or a fresh GET); undefined if absent. */
+  pod: V1Pod | undefined;
+  now: Date;
+  options?: DecideOptions;
+}
+
+export type Action =
+  | { kind: "addFinalizer" }
+  | { kind: "removeFinalizer" }
+  | { kind: "inject"; pod: string; podUID: string; container: V1EphemeralContainer; appendToList: boolean }
+  | { kind: "markPod"; pod: string; podUID: string; hasLabels: boolean; hasAnnotations: boolean; taintedBy: string }
+  | { kind: "removePod"; pod: string; podUID: string; how: "Evict" | "Delete" }
+  | { kind: "deleteSession" }
+  | { kind: "event"; on: "session" | "pod"; type: "Normal" | "Warning"; reason: string; message: string };
+
+export interface Plan {
+  /** The status the session should have; apply writes it only when it differs from the current one. */
+  status: DebugSessionStatus;
+  /** Carried out in order, after the status write; the first failure stops the rest and retries. */
+  actions: Action[];
+  /** Come back at this delay (the exact expiry instant, or a bounded re-check); undefined: wait for events. */
+  requeueAfterMs?: number;
+  /** The status to write when the apiserver refuses the injection (admission, Pod Security): no retry. */
+  ifInjectionRefused?: (message: string) => DebugSessionStatus;
+}
+
+/** Millisecond TTL of a session; the schema guarantees a valid duration of at least 1m. */
+export function ttlMs(session: DebugSession): number {
+  return parseDuration(session.spec.ttl ?? DEFAULT_TTL) ?? (parseDuration(DEFAULT_TTL) as number);
+}
+
+/** Pure: ms until expiry (negative once past), or undefined before injection. */
+export function timeLeft(session: DebugSession, now: Date): number | undefined {
+  const injectedAt = session.status?.injectedAt;
+  if (!injectedAt) return undefined;
+  return Date.parse(injectedAt) + ttlMs(session) - now.getTime();
+}
+
+const iso = (t: Date | string | undefined): string | undefined =>
+  t === undefined ? undefined : typeof t === "string" ? t : t.toISOString();
+
+/** The debugger's entry in pod.status.ephemeralContainerStatuses, reduced to what the session shows. */
+export function mirrorContainerState(pod: V1Pod, name: string): ContainerStateMirror | undefined {
+  const st = pod.status?.ephemeralContainerStatuses?.find((s) => s.name === name)?.state;
+  if (!st) return undefined;
+  if (st.terminated) {
+    return strip<ContainerStateMirror>({
+      state: "terminated",
+      reason: st.terminated.reason,
+      message: st.terminated.message,
+      exitCode: st.terminated.exitCode,
+      startedAt: iso(st.terminated.startedAt),
+      finishedAt: iso(st.terminated.finishedAt),
+    });
+  }
+  if (st.running) return strip<ContainerStateMirror>({ state: "running", startedAt: iso(st.running.startedAt) });
+  if (st.waiting) return strip<ContainerStateMirror>({ state: "waiting", reason: st.waiting.reason, message: st.waiting.message });
+  return undefined;
+}
+
+function strip<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+const TERMINAL: ReadonlySet<Phase> = new Set(["Expired", "Failed", "Terminated"]);
+
+export function decide(input: DecideInput): Plan {
+  const { session, pod, now } = input;
+  const opts = input.options ?? DEFAULT_DECIDE_OPTIONS;
+  const meta = session.metadata;
+  const old = session.status ?? {};
+  const generation = meta.generation ?? 0;
+  const hasFinalizer = meta.finalizers?.includes(FINALIZER) ?? false;
+  const name = ephemeralContainerName(session);
+  const reservedUID = old.targetPodUID;
+  const podUID = pod?.metadata?.uid;
+  const podIsOurs = pod !== undefined && reservedUID !== undefined && podUID === reservedUID;
+  const ourContainer = podIsOurs ? pod.spec?.ephemeralContainers?.find((c) => c.name === name) : undefined;
+  const tainted = ourContainer !== undefined;
+  const podDeleting = pod?.metadata?.deletionTimestamp !== undefined && pod?.metadata?.deletionTimestamp !== null;
+
+  // ---- the session is being deleted: remove the pod it tainted, then let it go.
+  if (meta.deletionTimestamp) {
+    const actions: Action[] = [];
+    if (pod && tainted && !podDeleting) {
+      actions.push(
+        { kind: "removePod", pod: pod.metadata!.name!, podUID: reservedUID!, how: "Delete" },
+        podEvent("Normal", "DebugSessionDeleted", `debug session ${meta.name} was deleted; removing the pod it tainted`),
+      );
+    }
+    if (hasFinalizer) actions.push({ kind: "removeFinalizer" });
+    return { status: old, actions };
+  }
+
+  const expiresAtMs = old.injectedAt ? Date.parse(old.injectedAt) + ttlMs(session) : undefined;
+  const expired = expiresAtMs !== undefined && now.getTime() >= expiresAtMs;
+  const base: DebugSessionStatus = strip({
+    requestedBy: old.requestedBy,
+    targetPodUID: reservedUID,
+    containerName: reservedUID ? name : undefined,
+    injectedAt: old.injectedAt,
+    expiresAt: expiresAtMs !== undefined ? new Date(expiresAtMs).toISOString() : undefined,
+    attachCommand: reservedUID ? attachCommand(session, session.spec.targetPod) : undefined,
+    observedGeneration: generation,
+  });
+  const build = (
+    phase: Phase,
+    message: string,
+    conditions: ConditionInput[],
+    extra: Partial<DebugSessionStatus> = {},
+  ): DebugSessionStatus => strip({ ...base, phase, message, conditions: setConditions(old.conditions, conditions, generation, now), ...extra });
+  const untilExpiry = expiresAtMs !== undefined ? Math.max(0, expiresAtMs - now.getTime()) : undefined;
+  const transitionEvents = (phase: Phase, type: "Normal" | "Warning", reason: string, message: string): Action[] =>
+    old.phase === phase && findReason(old) === reason ? [] : [sessionEvent(type, reason, message)];
+  const withEvents = (plan: Plan, type: "Normal" | "Warning", reason: string): Plan => ({
+    ...plan,
+    actions: [...transitionEvents(plan.status.phase!, type, reason, plan.status.message ?? ""), ...plan.actions],
+  });
+  const dropFinalizer: Action[] = hasFinalizer ? [{ kind: "removeFinalizer" }] : [];
+
+  // ---- ended sessions stay for audit, unless ttlSecondsAfterFinished says otherwise.
+  // A Failed session is tried again only when its spec changed (a longer ttl); an Expired one whose
+  // pod still stands falls through so the removal is retried.
+  const holdsLivePod = tainted && !podDeleting;
+  if (old.phase && TERMINAL.has(old.phase) && !holdsLivePod) {
+    if (old.phase !== "Failed" || old.observedGeneration === generation) {
+      return finished(session, old, now, dropFinalizer);
+    }
+  }
+
+  // ---- not injected yet (nothing reserved): look for a pod to inject into.
+  if (!reservedUID) {
+    const recheck = recheckDelay(session, now, opts);
+    if (!pod) {
+      return withEvents(
+        {
+          status: build("Pending", `pod ${session.spec.targetPod} not found in namespace ${meta.namespace}; the session waits for it`, [
+            { type: "Injected", status: "False", reason: "TargetPodNotFound", message: `pod ${session.spec.targetPod} does not exist (yet)` },
+            { type: "Ready", status: "False", reason: "TargetPodNotFound", message: "no debugger yet" },
+          ]),
+          actions: [],
+          requeueAfterMs: recheck,
+        },
+        "Warning",
+        "TargetPodNotFound",
+      );
+    }
+    const podPhase = pod.status?.phase;
+    if (podPhase === "Succeeded" || podPhase === "Failed") {
+      return withEvents(
+        {
+          status: build("Failed", `pod ${pod.metadata?.name} has finished (${podPhase}); a finished pod cannot be debugged`, [
+            { type: "Injected", status: "False", reason: "TargetPodFinished", message: `pod phase is ${podPhase}` },
+            { type: "Ready", status: "False", reason: "TargetPodFinished", message: "no debugger" },
+          ]),
+          actions: dropFinalizer,
+        },
+        "Warning",
+        "TargetPodFinished",
+      );
+    }
+    if (podDeleting || podPhase !== "Running") {
+      const why = podDeleting ? "is being deleted" : `is ${podPhase ?? "not running"}`;
+      return withEvents(
+        {
+          status: build("Pending", `pod ${pod.metadata?.name} ${why}; the session waits for it to run`, [
+            { type: "Injected", status: "False", reason: "TargetPodNotRunning", message: `pod ${why}` },
+            { type: "Ready", status: "False", reason: "TargetPodNotRunning", message: "no debugger yet" },
+          ]),
+          actions: [],
+          requeueAfterMs: recheck,
+        },
+        "Warning",
+        "TargetPodNotRunning",
+      );
+    }
+    const target = session.spec.targetContainer;
+    if (target && !pod.spec?.containers.some((c) => c.name === target)) {
+      return withEvents(
+        {
+          status: build("Failed", `pod ${pod.metadata?.name} has no container ${target}`, [
+            { type: "Injected", status: "False", reason: "TargetContainerNotFound", message: `containers: ${pod.spec?.containers.map((c) => c.name).join(", ")}` },
+            { type: "Ready", status: "False", reason: "TargetContainerNotFound", message: "no debugger" },
+          ]),
+          actions: dropFinalizer,
+        },
+        "Warning",
+        "TargetContainerNotFound",
+      );
+    }
+    // Reserve: record the pod's UID and the injection time before touching the pod, so a crash
+    // after the injection still knows the deadline and never injects into a replacement pod.
+    const injectedAt = now.toISOString();
+    const reserved: DebugSession = { ...session, status: { ...old, targetPodUID: podUID!, injectedAt } };
+    const next = decide({ session: reserved, pod, now, options: opts });
+    return { ...next, actions: [...(hasFinalizer ? [] : [{ kind: "addFinalizer" } as const]), ...next.actions.filter((a) => a.kind !== "addFinalizer")] };
+  }
+
+  // ---- reserved, but the pod is gone or is another pod now: never touch it.
+  if (!podIsOurs) {
+    const replaced = pod !== undefined;
+    if (expired) {
+      return withEvents(
+        {
+          status: build("Expired", `the TTL ran out and pod ${session.spec.targetPod} (uid ${reservedUID}) is gone`, [
+            { type: "Injected", status: "True", reason: "Injected", message: `debugger was injected at ${old.injectedAt}` },
+            { type: "Ready", status: "False", reason: "PodRemoved", message: "the pod was removed" },
+            { type: "Expired", status: "True", reason: "PodRemoved", message: `expired at ${base.expiresAt}` },
+          ], { containerState: old.containerState }),
+          actions: dropFinalizer,
+        },
+        "Normal",
+        "PodRemoved",
+      );
+    }
+    const reason = replaced ? "TargetPodReplaced" : "TargetPodGone";
+    const message = replaced
+      ? `pod ${session.spec.targetPod} was replaced by a new pod (uid ${podUID}); the new pod is never touched`
+      : `pod ${session.spec.targetPod} (uid ${reservedUID}) went away before the TTL ran out`;
+    return withEvents(
+      {
+        status: build("Terminated", message, [
+          { type: "Injected", status: "False", reason, message },
+          { type: "Ready", status: "False", reason, message },
+        ], { containerState: old.containerState }),
+        actions: dropFinalizer,
+      },
+      "Warning",
+      reason,
+    );
+  }
+
+  const containerState = mirrorContainerState(pod, name);
+  const podName = pod.metadata!.name!;
+
+  // ---- reserved pod, but our container is not in it.
+  if (!tainted) {
+    const refused = old.phase === "Failed" && old.observedGeneration === generation;
+    if (refused) return finished(session, old, now, dropFinalizer);
+    if (expired || podDeleting) {
+      const message = expired ? "the TTL ran out before the debugger could be injected" : `pod ${podName} is being deleted`;
+      return withEvents(
+        {
+          status: build(expired ? "Expired" : "Terminated", message, [
+            { type: "Injected", status: "False", reason: expired ? "NotInjected" : "TargetPodGone", message },
+            { type: "Ready", status: "False", reason: "NotInjected", message: "no debugger" },
+          ]),
+          actions: dropFinalizer,
+        },
+        "Warning",
+        expired ? "NotInjected" : "TargetPodGone",
+      );
+    }
+    const container = ephemeralContainer(session);
+    const injecting = build("Injecting", `injecting debugger ${name} into pod ${podName}`, [
+      { type: "Injected", status: "False", reason: "Injecting", message: "adding the ephemeral container" },
+      { type: "Ready", status: "False", reason: "Injecting", message: "not running yet" },
+    ]);
+    return {
+      status: injecting,
+      actions: [
+        ...(hasFinalizer ? [] : [{ kind: "addFinalizer" } as const]),
+        { kind: "inject", pod: podName, podUID: reservedUID, container, appendToList: (pod.spec?.ephemeralContainers?.length ?? 0) > 0 },
+        ...markPod(pod, session),
+        podEvent("Normal", "DebuggerInjected", `debug session ${meta.name} added ephemeral container ${name} (image ${container.image}); the pod will be removed at ${base.expiresAt}`),
+        ...transitionEvents("Injecting", "Normal", "Injecting", injecting.message ?? ""),
+      ],
+      requeueAfterMs: untilExpiry,
+      ifInjectionRefused: (message) =>
+        build("Failed", `the apiserver refused the debugger: ${message}`, [
+          { type: "Injected", status: "False", reason: "InjectionRefused", message },
+          { type: "Ready", status: "False", reason: "InjectionRefused", message: "no debugger" },
+        ]),
+    };
+  }
+
+  // ---- the pod carries our debugger.
+  const injected: ConditionInput = { type: "Injected", status: "True", reason: "Injected", message: `ephemeral container ${name} is in pod ${podName}` };
+  if (expired) {
+    if (podDeleting) {
+      return withEvents(
+        {
+          status: build("Expired", `the TTL ran out; pod ${podName} is being removed`, [
+            injected,
+            { type: "Ready", status: "False", reason: "PodRemoved", message: "the pod is being removed" },
+            { type: "Expired", status: "True", reason: "PodRemoved", message: `expired at ${base.expiresAt}` },
+          ], strip({ containerState })),
+          actions: dropFinalizer,
+        },
+        "Normal",
+        "PodRemoved",
+      );
+    }
+    const overdue = now.getTime() - (expiresAtMs ?? 0);
+    const how = (session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION) === "Delete" || overdue >= opts.evictionTimeoutMs ? "Delete" : "Evict";
+    const message = how === "Evict" ? `the TTL ran out; evicting pod ${podName}` : `the TTL ran out; deleting pod ${podName}`;
+    return {
+      status: build("Expired", message, [
+        injected,
+        { type: "Ready", status: "False", reason: "Expiring", message },
+        { type: "Expired", status: "True", reason: how === "Evict" ? "Evicting" : "Deleting", message },
+      ], strip({ containerState })),
+      actions: [
+        { kind: "removePod", pod: podName, podUID: reservedUID, how },
+        podEvent("Normal", "DebugSessionExpired", `debug session ${meta.name} expired; ${how === "Evict" ? "evicting" : "deleting"} the pod it tainted`),
+        ...transitionEvents("Expired", "Normal", how === "Evict" ? "Evicting" : "Deleting", message),
+      ],
+      // An eviction a PodDisruptionBudget refuses is retried with backoff until the deadline to delete.
+    };
+  }
+  if (podDeleting) {
+    const message = `pod ${podName} is being deleted before the TTL ran out`;
+    return withEvents(
+      {
+        status: build("Terminated", message, [
+          injected,
+          { type: "Ready", status: "False", reason: "TargetPodGone", message },
+        ], strip({ containerState })),
+        actions: dropFinalizer,
+      },
+      "Warning",
+      "TargetPodGone",
+    );
+  }
+
+  const mark = markPod(pod, session);
+  const finalizer: Action[] = hasFinalizer ? [] : [{ kind: "addFinalizer" }];
+  let plan: Plan;
+  let reason: string;
+  let eventType: "Normal" | "Warning" = "Normal";
+  if (containerState?.state === "running") {
+    reason = "Running";
+    plan = {
+      status: build("Running", `debugger is running; attach with: ${base.attachCommand}`, [
+        injected,
+        { type: "Ready", status: "True", reason: "Running", message: `running since ${containerState.startedAt ?? "now"}` },
+      ], { containerState }),
+      actions: [...finalizer, ...mark],
+      requeueAfterMs: untilExpiry,
+    };
+  } else if (containerState?.state === "terminated") {
+    reason = "DebuggerExited";
+    plan = {
+      status: build(
+        "Completed",
+        `debugger exited with code ${containerState.exitCode ?? "?"}; pod ${podName} is removed at ${base.expiresAt}`,
+        [injected, { type: "Ready", status: "False", reason: "DebuggerExited", message: `exit code ${containerState.exitCode ?? "?"} (${containerState.reason ?? "terminated"})` }],
+        { containerState },
+      ),
+      actions: [...finalizer, ...mark],
+      requeueAfterMs: untilExpiry,
+    };
+  } else {
+    reason = containerState?.reason ?? "ContainerCreating";
+    if (reason !== "ContainerCreating" && reason !== "PodInitializing") eventType = "Warning";
+    plan = {
+      status: build("Injecting", `debugger is waiting: ${reason}${containerState?.message ? `: ${containerState.message}` : ""}`, [
+        injected,
+        { type: "Ready", status: "False", reason, message: containerState?.message ?? "waiting to start" },
+      ], strip({ containerState })),
+      actions: [...finalizer, ...mark],
+      requeueAfterMs: untilExpiry,
+    };
+  }
+  return withEvents(plan, eventType, reason);
+}
+
+function findReason(status: DebugSessionStatus): string | undefined {
+  const ready = status.conditions?.find((c) => c.type === "Expired" && c.status === "True") ??
+    status.conditions?.find((c) => c.type === "Ready");
+  return ready?.reason;
+}
+
+function sessionEvent(type: "Normal" | "Warning", reason: string, message: string): Action {
+  return { kind: "event", on: "session", type, reason, message };
+}
+
+function podEvent(type: "Normal" | "Warning", reason: string, message: string): Action {
+  return { kind: "event", on: "pod", type, reason, message };
+}
+
+/** The label selects the pod for our pod informer; the annotation lists every session that tainted it. */
+function markPod(pod: V1Pod, session: DebugSession): Action[] {
+  const sessionName = session.metadata.name ?? "";
+  const labels = pod.metadata?.labels;
+  const annotations = pod.metadata?.annotations;
+  const taintedBy = (annotations?.["debugging.dev/tainted-by"] ?? "").split(",").filter(Boolean);
+  if (labels?.[SESSION_LABEL] !== undefined && taintedBy.includes(sessionName)) return [];
+  return [
+    {
+      kind: "markPod",
+      pod: pod.metadata!.name!,
+      podUID: pod.metadata!.uid!,
+      hasLabels: labels !== undefined,
+      hasAnnotations: annotations !== undefined,
+      taintedBy: [...taintedBy, sessionName].join(","),
+    },
+  ];
+}
+
+/** Back off while waiting for a pod: a young session re-checks soon, an old one rarely. */
+export function recheckDelay(session: DebugSession, now: Date, opts: DecideOptions): number {
+  const created = session.metadata.creationTimestamp;
+  const age = created ? now.getTime() - new Date(created).getTime() : 0;
+  return Math.min(opts.maxRecheckMs, Math.max(opts.minRecheckMs, Math.floor(age / 2)));
+}
+
+/** An ended session: nothing to do but drop the finalizer and, if asked, delete it once its time is up. */
+function finished(session: DebugSession, old: DebugSessionStatus, now: Date, dropFinalizer: Action[]): Plan {
+  const after = session.spec.ttlSecondsAfterFinished;
+  if (after === undefined) return { status: old, actions: dropFinalizer };
+  const endedAt = Math.max(0, ...(old.conditions ?? []).map((c) => Date.parse(c.lastTransitionTime) || 0));
+  const due = endedAt + after * 1000 - now.getTime();
+  if (due <= 0) return { status: old, actions: [...dropFinalizer, { kind: "deleteSession" }] };
+  return { status: old, actions: dropFinalizer, requeueAfterMs: due };
+}

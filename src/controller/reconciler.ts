@@ -1,0 +1,171 @@
+// The DebugSession reconciler: caches, key mapping, and the reconcile loop (read state, decide, apply).
+import { randomUUID } from "node:crypto";
+import type { CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { GROUP, SESSION_LABEL, SESSION_PLURAL, VERSION, type DebugSession } from "../api/types.ts";
+import { isNotFound } from "../runtime/errors.ts";
+import { Informer, objectKey, type ListResult } from "../runtime/informer.ts";
+import { WorkQueue, runWorkers, type Result } from "../runtime/workqueue.ts";
+import { Applier, type ApplyHooks } from "./apply.ts";
+import { decide, timeLeft, DEFAULT_DECIDE_OPTIONS, type DecideOptions } from "./decide.ts";
+
+export interface ReconcilerOptions {
+  kubeConfig: KubeConfig;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  log: Logger;
+  workers: number;
+  decide?: DecideOptions;
+  now?: () => Date;
+  hooks?: ApplyHooks & {
+    onReconcile?(result: "success" | "requeue" | "error", seconds: number): void;
+    onInformerRestart?(informer: string): void;
+  };
+  queue?: WorkQueue;
+}
+
+export class Reconciler {
+  readonly sessions: Informer<DebugSession>;
+  /** Only pods the operator injected into (selected by label), so memory follows sessions, not the cluster. */
+  readonly pods: Informer<V1Pod>;
+  readonly queue: WorkQueue;
+  /** namespace/pod -> keys of sessions targeting it, for mapping pod events to sessions. */
+  private readonly byPod = new Map<string, Set<string>>();
+  private readonly applier: Applier;
+  private readonly opts: ReconcilerOptions;
+  private readonly now: () => Date;
+  private workers: Promise<void> | undefined;
+
+  constructor(opts: ReconcilerOptions) {
+    this.opts = opts;
+    this.now = opts.now ?? (() => new Date());
+    this.queue = opts.queue ?? new WorkQueue();
+    this.applier = new Applier({ core: opts.core, custom: opts.custom }, opts.hooks, this.now);
+    const restart = (name: string) => () => opts.hooks?.onInformerRestart?.(name);
+    this.sessions = new Informer<DebugSession>({
+      name: "debugsessions",
+      kubeConfig: opts.kubeConfig,
+      log: opts.log,
+      watchPath: `/apis/${GROUP}/${VERSION}/${SESSION_PLURAL}`,
+      list: async () => {
+        const list = (await opts.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: SESSION_PLURAL })) as ListResult<DebugSession> & {
+          metadata?: { resourceVersion?: string };
+        };
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
+      },
+      onEvent: (type, session, old) => this.onSession(type, session, old),
+      onRestart: restart("debugsessions"),
+    });
+    this.pods = new Informer<V1Pod>({
+      name: "pods",
+      kubeConfig: opts.kubeConfig,
+      log: opts.log,
+      watchPath: "/api/v1/pods",
+      watchQuery: { labelSelector: SESSION_LABEL },
+      list: async () => {
+        const list = await opts.core.listPodForAllNamespaces({ labelSelector: SESSION_LABEL });
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
+      },
+      onEvent: (_type, pod) => this.onPod(pod),
+      onRestart: restart("pods"),
+    });
+  }
+
+  // ---- event handlers: map an event to session keys and enqueue them; nothing else.
+  private onSession(type: "add" | "update" | "delete", session: DebugSession, old: DebugSession | undefined): void {
+    const key = objectKey(session);
+    if (old) this.unindex(old, key);
+    if (type === "delete") {
+      this.unindex(session, key);
+      return;
+    }
+    const podKey = `${session.metadata.namespace}/${session.spec.targetPod}`;
+    let set = this.byPod.get(podKey);
+    if (!set) this.byPod.set(podKey, (set = new Set()));
+    set.add(key);
+    this.queue.add(key);
+  }
+
+  private unindex(session: DebugSession, key: string): void {
+    const podKey = `${session.metadata.namespace}/${session.spec?.targetPod}`;
+    const set = this.byPod.get(podKey);
+    set?.delete(key);
+    if (set?.size === 0) this.byPod.delete(podKey);
+  }
+
+  private onPod(pod: V1Pod): void {
+    for (const key of this.byPod.get(objectKey(pod)) ?? []) this.queue.add(key);
+  }
+
+  /** Starts the caches; resolves when both have listed. Reconciles start with startWorkers(). */
+  async startCaches(): Promise<void> {
+    this.sessions.start();
+    this.pods.start();
+    await Promise.all([this.sessions.waitForSync(), this.pods.waitForSync()]);
+  }
+
+  startWorkers(): void {
+    this.workers = runWorkers(this.queue, this.opts.workers, (key) => this.reconcile(key), (key, err) => {
+      this.opts.log.warn({ session: key, err: err instanceof Error ? err.message : String(err) }, "reconcile failed; retrying with backoff");
+    });
+  }
+
+  /** Stops taking keys; waits for in-flight reconciles up to `graceMs`. */
+  async stop(graceMs: number): Promise<void> {
+    this.queue.shutDown();
+    this.sessions.stop();
+    this.pods.stop();
+    if (this.workers) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.workers, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+  }
+
+  async reconcile(key: string): Promise<Result> {
+    const started = process.hrtime.bigint();
+    const log = this.opts.log.child({ session: key, reconcileID: randomUUID() });
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const session = this.sessions.get(key);
+      if (!session) return {};
+      const now = this.now();
+      const options = this.opts.decide ?? DEFAULT_DECIDE_OPTIONS;
+      let pod = await this.observePod(session, now, false);
+      let plan = decide({ session, pod, now, options });
+      if (plan.actions.some((a) => a.kind === "inject") && pod !== undefined && pod === this.pods.get(objectKey(pod))) {
+        // Never inject on the word of a cache that may not show our container yet: look again.
+        pod = await this.observePod(session, now, true);
+        plan = decide({ session, pod, now, options });
+      }
+      await this.applier.apply(plan, session, log);
+      const result: Result = plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+      this.opts.hooks?.onReconcile?.(result.requeueAfterMs !== undefined ? "requeue" : "success", seconds());
+      return result;
+    } catch (err) {
+      this.opts.hooks?.onReconcile?.("error", seconds());
+      throw err;
+    }
+  }
+
+  /**
+   * The cache holds the pod once it carries our label; before that, and whenever the cache could be
+   * behind (a different UID, or the deadline has come), the pod is read fresh.
+   */
+  private async observePod(session: DebugSession, now: Date, fresh: boolean): Promise<V1Pod | undefined> {
+    const ns = session.metadata.namespace!;
+    const name = session.spec.targetPod;
+    const cached = this.pods.get(`${ns}/${name}`);
+    const left = timeLeft(session, now);
+    const trustCache =
+      !fresh &&
+      cached !== undefined && session.status?.targetPodUID === cached.metadata?.uid && left !== undefined && left > 0 && !session.metadata.deletionTimestamp;
+    if (trustCache) return cached;
+    try {
+      return await this.opts.core.readNamespacedPod({ name, namespace: ns });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// What the apiserver said, from client-node's ApiException (whose body may be a string or an object).
+import { ApiException } from "@kubernetes/client-node";
+
+export function statusCode(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  if (typeof err === "object" && err !== null && "statusCode" in err && typeof err.statusCode === "number") return err.statusCode;
+  return undefined;
+}
+
+/** The apiserver's Status message when there is one, else the error's own message. */
+export function apiMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body: unknown = err.body;
+    let parsed: unknown = body;
+    if (typeof body === "string") {
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return body || err.message;
+      }
+    }
+    if (typeof parsed === "object" && parsed !== null && "message" in parsed && typeof parsed.message === "string") {
+      return parsed.message;
+    }
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+export const isNotFound = (err: unknown): boolean => statusCode(err) === 404;
+export const isConflict = (err: unknown): boolean => statusCode(err) === 409;

@@ -1,0 +1,3 @@
+import { clusterSetup } from "./cluster.ts";
+
+export default clusterSetup("node");

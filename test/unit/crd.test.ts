@@ -1,0 +1,129 @@
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { crdFiles } from "../../src/api/crds.ts";
+import { debugSessionCRD } from "../../src/api/debugsession-crd.ts";
+import type { Schema } from "../../src/api/schema.ts";
+import type { DebugSessionSpec, DebugSessionStatus } from "../../src/api/types.ts";
+
+const REPO_ROOT = new URL("../../", import.meta.url);
+
+interface PrinterColumn {
+  name: string;
+  type: string;
+  jsonPath: string;
+}
+/** The part of the CRD object these tests read; debugSessionCRD() returns it untyped. */
+interface CRDShape {
+  spec: {
+    names: { kind: string; shortNames?: string[] };
+    versions: Array<{ name: string; additionalPrinterColumns?: PrinterColumn[]; schema: { openAPIV3Schema: Schema } }>;
+  };
+}
+
+const crd = debugSessionCRD() as unknown as CRDShape;
+const version = crd.spec.versions[0]!;
+const root = version.schema.openAPIV3Schema;
+const specSchema = root.properties?.spec as Schema;
+const statusSchema = root.properties?.status as Schema;
+
+/** Every property below a schema, as [path, schema], through objects, array items and maps. */
+function properties(schema: Schema, path: string): Array<[string, Schema]> {
+  const out: Array<[string, Schema]> = [];
+  for (const [key, child] of Object.entries(schema.properties ?? {})) {
+    out.push([`${path}.${key}`, child], ...properties(child, `${path}.${key}`));
+  }
+  if (schema.items) out.push(...properties(schema.items, `${path}[]`));
+  if (schema.additionalProperties) out.push(...properties(schema.additionalProperties, `${path}{}`));
+  return out;
+}
+
+describe("generated CRD files", () => {
+  it.each(crdFiles())("%s is up to date", (path, text) => {
+    const file = new URL(path, REPO_ROOT);
+    expect(existsSync(file), `${path} is missing: run \`make generate\``).toBe(true);
+    expect(readFileSync(file, "utf8"), `${path} differs from src/api: run \`make generate\``).toBe(text);
+  });
+
+  it("generates at least the DebugSession CRD", () => {
+    expect(crdFiles().map(([p]) => p)).toContain("crds/debugging.dev_debugsessions.yaml");
+  });
+});
+
+describe("DebugSession schema", () => {
+  it("has no field an ephemeral container may not have anywhere under spec", () => {
+    const forbidden = new Set(["ports", "resources", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle"]);
+    const found = properties(specSchema, "spec")
+      .map(([p]) => p)
+      .filter((p) => forbidden.has(p.split(/[.[\]{}]+/).filter(Boolean).at(-1) ?? ""));
+    expect(found).toEqual([]);
+  });
+
+  it("describes every property in spec and status (kubectl explain shows them)", () => {
+    const all = [...properties(specSchema, "spec"), ...properties(statusSchema, "status")];
+    // Guard against a walker that sees nothing: nested paths must be among those visited.
+    expect(all.map(([p]) => p)).toEqual(
+      expect.arrayContaining([
+        "spec.securityContext.capabilities.add",
+        "spec.env[].valueFrom.secretKeyRef.key",
+        "status.conditions[].lastTransitionTime",
+        "status.containerState.exitCode",
+      ]),
+    );
+    const undocumented = all.filter(([, s]) => typeof s.description !== "string" || s.description.trim() === "").map(([p]) => p);
+    expect(undocumented).toEqual([]);
+    expect(specSchema.description).toBeTruthy();
+    expect(statusSchema.description).toBeTruthy();
+  });
+
+  it("requires targetPod and image", () => {
+    expect(specSchema.required).toEqual(expect.arrayContaining(["targetPod", "image"]));
+    expect(root.required).toContain("spec");
+  });
+
+  it("has exactly the spec and status fields the TypeScript types have", () => {
+    const specFields = {
+      targetPod: true,
+      targetContainer: true,
+      image: true,
+      imagePullPolicy: true,
+      command: true,
+      args: true,
+      env: true,
+      workingDir: true,
+      stdin: true,
+      tty: true,
+      volumeMounts: true,
+      securityContext: true,
+      profile: true,
+      ttl: true,
+      expiryAction: true,
+      reason: true,
+      policy: true,
+      ttlSecondsAfterFinished: true,
+    } satisfies Record<keyof DebugSessionSpec, true>;
+    const statusFields = {
+      phase: true,
+      conditions: true,
+      observedGeneration: true,
+      targetPodUID: true,
+      containerName: true,
+      injectedAt: true,
+      expiresAt: true,
+      attachCommand: true,
+      containerState: true,
+      requestedBy: true,
+      message: true,
+    } satisfies Record<keyof DebugSessionStatus, true>;
+    expect(Object.keys(specSchema.properties ?? {}).sort()).toEqual(Object.keys(specFields).sort());
+    expect(Object.keys(statusSchema.properties ?? {}).sort()).toEqual(Object.keys(statusFields).sort());
+  });
+
+  it("shows Pod, Container, Phase, Expires and Age in kubectl get", () => {
+    expect(version.additionalPrinterColumns?.map((c) => c.name)).toEqual(["Pod", "Container", "Phase", "Expires", "Age"]);
+  });
+
+  it("has the short name dbg", () => {
+    expect(crd.spec.names.shortNames).toContain("dbg");
+    expect(crd.spec.names.kind).toBe("DebugSession");
+  });
+});

@@ -1,0 +1,796 @@
+import type { V1ContainerState, V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  FINALIZER,
+  SESSION_ANNOTATION,
+  SESSION_LABEL,
+  type Condition,
+  type DebugSession,
+  type DebugSessionSpec,
+  type DebugSessionStatus,
+  type Phase,
+} from "../../src/api/types.ts";
+import { ephemeralContainerName } from "../../src/controller/container.ts";
+import { decide, type Action, type Plan } from "../../src/controller/decide.ts";
+
+// ---- fixed clock and identities
+
+const NOW = new Date("2026-01-01T00:10:00Z");
+const CREATED = new Date("2026-01-01T00:00:00Z");
+const MIN = 60_000;
+const TTL_30M = 30 * MIN;
+const SESSION_NAME = "debug-web";
+const SESSION_UID = "3c7f1f0e-5a43-4d6b-9a4e-1f2d3c4b5a69";
+const POD_NAME = "web-0";
+const POD_UID = "pod-uid-original";
+const NEW_POD_UID = "pod-uid-replacement";
+
+const ago = (ms: number): Date => new Date(NOW.getTime() - ms);
+const iso = (d: Date): string => d.toISOString();
+
+// ---- builders
+
+interface SessionOpts {
+  spec?: Partial<DebugSessionSpec>;
+  status?: DebugSessionStatus;
+  generation?: number;
+  finalizers?: string[];
+  deletionTimestamp?: Date;
+  creationTimestamp?: Date;
+  name?: string;
+  uid?: string;
+}
+
+function session(o: SessionOpts = {}): DebugSession {
+  const s: DebugSession = {
+    apiVersion: "debugging.dev/v1alpha1",
+    kind: "DebugSession",
+    metadata: {
+      name: o.name ?? SESSION_NAME,
+      namespace: "shop",
+      uid: o.uid ?? SESSION_UID,
+      generation: o.generation ?? 1,
+      creationTimestamp: o.creationTimestamp ?? CREATED,
+      finalizers: o.finalizers ?? [FINALIZER],
+    },
+    spec: { targetPod: POD_NAME, image: "busybox:1.36", ...o.spec },
+  };
+  if (o.deletionTimestamp) s.metadata.deletionTimestamp = o.deletionTimestamp;
+  if (o.status) s.status = o.status;
+  return s;
+}
+
+/** The debugger's name for the default session. */
+const CNAME = ephemeralContainerName(session());
+
+interface PodOpts {
+  uid?: string;
+  phase?: string;
+  containers?: string[];
+  ephemeralContainers?: string[];
+  ephemeralContainerStatuses?: V1ContainerStatus[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  deletionTimestamp?: Date;
+}
+
+function pod(o: PodOpts = {}): V1Pod {
+  const p: V1Pod = {
+    metadata: { name: POD_NAME, namespace: "shop", uid: o.uid ?? POD_UID },
+    spec: {
+      containers: (o.containers ?? ["app"]).map((name) => ({ name, image: "shop:1" })),
+      ephemeralContainers: (o.ephemeralContainers ?? []).map((name) => ({ name, image: "busybox:1.36" })),
+    },
+    status: { phase: o.phase ?? "Running", ephemeralContainerStatuses: o.ephemeralContainerStatuses ?? [] },
+  };
+  if (o.labels) p.metadata!.labels = o.labels;
+  if (o.annotations) p.metadata!.annotations = o.annotations;
+  if (o.deletionTimestamp) p.metadata!.deletionTimestamp = o.deletionTimestamp;
+  return p;
+}
+
+function ecStatus(state: V1ContainerState, name = CNAME): V1ContainerStatus {
+  return { name, image: "busybox:1.36", imageID: "", ready: false, restartCount: 0, state };
+}
+const running = (startedAt: Date = ago(MIN)): V1ContainerState => ({ running: { startedAt } });
+const waiting = (reason: string, message?: string): V1ContainerState => ({ waiting: { reason, message } });
+const terminated = (exitCode: number, reason = "Error"): V1ContainerState => ({
+  terminated: { exitCode, reason, startedAt: ago(3 * MIN), finishedAt: ago(MIN) },
+});
+
+/** A pod that already carries this session's debugger (and its marks), in the given state. */
+function taintedPod(state?: V1ContainerState, o: PodOpts = {}): V1Pod {
+  return pod({
+    ephemeralContainers: [CNAME],
+    ephemeralContainerStatuses: state ? [ecStatus(state)] : [],
+    labels: { [SESSION_LABEL]: SESSION_NAME },
+    annotations: { [SESSION_ANNOTATION]: SESSION_NAME },
+    ...o,
+  });
+}
+
+/** The status right after the reservation was written: the pod's UID and the injection time. */
+function reserved(injectedAt: Date, extra: DebugSessionStatus = {}): DebugSessionStatus {
+  return { phase: "Injecting", targetPodUID: POD_UID, injectedAt: iso(injectedAt), observedGeneration: 1, ...extra };
+}
+
+// ---- plan readers
+
+type Kind = Action["kind"];
+type ActionOf<K extends Kind> = Extract<Action, { kind: K }>;
+const POD_WRITES: ReadonlySet<Kind> = new Set(["inject", "markPod", "removePod"]);
+
+const kinds = (plan: Plan): Kind[] => plan.actions.map((a) => a.kind);
+const nonEventKinds = (plan: Plan): Kind[] => kinds(plan).filter((k) => k !== "event");
+const podWrites = (plan: Plan): Action[] => plan.actions.filter((a) => POD_WRITES.has(a.kind));
+function actionOf<K extends Kind>(plan: Plan, kind: K): ActionOf<K> | undefined {
+  return plan.actions.find((a): a is ActionOf<K> => a.kind === kind);
+}
+const events = (plan: Plan): ActionOf<"event">[] => plan.actions.filter((a): a is ActionOf<"event"> => a.kind === "event");
+const cond = (plan: Plan, type: string): Condition | undefined => plan.status.conditions?.find((c) => c.type === type);
+
+/** Runs decide at `now` on the status an earlier plan produced, as a restarted operator would. */
+function next(plan: Plan, o: SessionOpts, p: V1Pod | undefined, now: Date): Plan {
+  return decide({ session: session({ ...o, status: plan.status }), pod: p, now });
+}
+
+// ---- tests
+
+describe("decide: before injection", () => {
+  it.each([
+    {
+      name: "a missing pod leaves the session Pending with TargetPodNotFound",
+      pod: undefined,
+      spec: {},
+      phase: "Pending",
+      reason: "TargetPodNotFound",
+      requeues: true,
+    },
+    {
+      name: "a Pending pod leaves the session Pending with TargetPodNotRunning",
+      pod: pod({ phase: "Pending" }),
+      spec: {},
+      phase: "Pending",
+      reason: "TargetPodNotRunning",
+      requeues: true,
+    },
+    {
+      name: "a pod being deleted is not injected into",
+      pod: pod({ deletionTimestamp: ago(1000) }),
+      spec: {},
+      phase: "Pending",
+      reason: "TargetPodNotRunning",
+      requeues: true,
+    },
+    {
+      name: "a Succeeded pod fails the session with TargetPodFinished",
+      pod: pod({ phase: "Succeeded" }),
+      spec: {},
+      phase: "Failed",
+      reason: "TargetPodFinished",
+      requeues: false,
+    },
+    {
+      name: "a Failed pod fails the session with TargetPodFinished",
+      pod: pod({ phase: "Failed" }),
+      spec: {},
+      phase: "Failed",
+      reason: "TargetPodFinished",
+      requeues: false,
+    },
+    {
+      name: "an absent targetContainer fails the session with TargetContainerNotFound",
+      pod: pod({ containers: ["app", "sidecar"] }),
+      spec: { targetContainer: "db" },
+      phase: "Failed",
+      reason: "TargetContainerNotFound",
+      requeues: false,
+    },
+  ])("$name", ({ pod: p, spec, phase, reason, requeues }) => {
+    const plan = decide({ session: session({ spec, finalizers: [] }), pod: p, now: NOW });
+    expect(plan.status.phase).toBe(phase);
+    expect(cond(plan, "Injected")).toMatchObject({ status: "False", reason });
+    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason });
+    expect(plan.status.targetPodUID).toBeUndefined();
+    expect(plan.status.injectedAt).toBeUndefined();
+    expect(podWrites(plan)).toEqual([]);
+    expect(nonEventKinds(plan)).toEqual([]);
+    expect(events(plan)).toEqual([expect.objectContaining({ on: "session", type: "Warning", reason })]);
+    if (requeues) {
+      expect(plan.requeueAfterMs).toBeGreaterThanOrEqual(5_000);
+      expect(plan.requeueAfterMs).toBeLessThanOrEqual(60_000);
+    } else {
+      expect(plan.requeueAfterMs).toBeUndefined();
+    }
+  });
+
+  it.each([
+    { age: 0, delay: 5_000 },
+    { age: 4_000, delay: 5_000 },
+    { age: 30_000, delay: 15_000 },
+    { age: 100_000, delay: 50_000 },
+    { age: 10 * MIN, delay: 60_000 },
+    { age: 24 * 60 * MIN, delay: 60_000 },
+  ])("re-checks a missing pod after $delay ms when the session is $age ms old", ({ age, delay }) => {
+    const plan = decide({ session: session({ creationTimestamp: ago(age) }), pod: undefined, now: NOW });
+    expect(plan.requeueAfterMs).toBe(delay);
+  });
+
+  it("does not repeat the Warning event while the pod stays missing", () => {
+    const first = decide({ session: session(), pod: undefined, now: ago(MIN) });
+    const second = next(first, {}, undefined, NOW);
+    expect(second.status.phase).toBe("Pending");
+    expect(events(second)).toEqual([]);
+    expect(second.requeueAfterMs).toBe(60_000);
+  });
+
+  it("a failed session keeps its finalizer removed and is not retried for the same generation", () => {
+    const failed = decide({ session: session(), pod: pod({ phase: "Succeeded" }), now: ago(MIN) });
+    expect(kinds(failed)).toContain("removeFinalizer");
+    const again = next(failed, { finalizers: [] }, pod(), NOW);
+    expect(again.status).toEqual(failed.status);
+    expect(again.actions).toEqual([]);
+  });
+});
+
+describe("decide: injection", () => {
+  const fresh = (): Plan => decide({ session: session({ finalizers: [] }), pod: pod(), now: NOW });
+
+  it("reserves the running pod and injects: Injecting, targetPodUID, injectedAt=now, expiresAt=now+30m", () => {
+    const plan = fresh();
+    expect(plan.status).toMatchObject({
+      phase: "Injecting",
+      targetPodUID: POD_UID,
+      containerName: CNAME,
+      injectedAt: iso(NOW),
+      expiresAt: "2026-01-01T00:40:00.000Z",
+      observedGeneration: 1,
+      attachCommand: `kubectl attach ${POD_NAME} -c ${CNAME} -n shop`,
+    });
+    expect(cond(plan, "Injected")).toMatchObject({ status: "False", reason: "Injecting" });
+    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "Injecting" });
+    expect(plan.requeueAfterMs).toBe(TTL_30M);
+  });
+
+  it("plans addFinalizer, inject, markPod and the events, in that order", () => {
+    const plan = fresh();
+    expect(kinds(plan)).toEqual(["addFinalizer", "inject", "markPod", "event", "event"]);
+    expect(actionOf(plan, "inject")).toMatchObject({
+      pod: POD_NAME,
+      podUID: POD_UID,
+      appendToList: false,
+      container: { name: CNAME, image: "busybox:1.36" },
+    });
+    expect(actionOf(plan, "markPod")).toEqual({
+      kind: "markPod",
+      pod: POD_NAME,
+      podUID: POD_UID,
+      hasLabels: false,
+      hasAnnotations: false,
+      taintedBy: SESSION_NAME,
+    });
+    expect(events(plan).map((e) => [e.on, e.type, e.reason])).toEqual([
+      ["pod", "Normal", "DebuggerInjected"],
+      ["session", "Normal", "Injecting"],
+    ]);
+  });
+
+  it.each([
+    { ttl: "2h", ms: 2 * 60 * MIN },
+    { ttl: "1h30m", ms: 90 * MIN },
+    { ttl: "90s", ms: 90_000 },
+  ])("a ttl of $ttl sets expiresAt and the requeue to now+$ms ms", ({ ttl, ms }) => {
+    const plan = decide({ session: session({ spec: { ttl } }), pod: pod(), now: NOW });
+    expect(plan.status.expiresAt).toBe(iso(new Date(NOW.getTime() + ms)));
+    expect(plan.requeueAfterMs).toBe(ms);
+  });
+
+  it("does not add the finalizer again when the session already has it", () => {
+    const plan = decide({ session: session(), pod: pod(), now: NOW });
+    expect(kinds(plan)).not.toContain("addFinalizer");
+    expect(kinds(plan)).toContain("inject");
+  });
+
+  it("appends to the pod's ephemeral containers when it already has others, and keeps other sessions' marks", () => {
+    const p = pod({
+      ephemeralContainers: ["debugger-abcde"],
+      labels: { app: "web", [SESSION_LABEL]: "other" },
+      annotations: { [SESSION_ANNOTATION]: "other" },
+    });
+    const plan = decide({ session: session(), pod: p, now: NOW });
+    expect(actionOf(plan, "inject")).toMatchObject({ appendToList: true, container: { name: CNAME } });
+    expect(actionOf(plan, "markPod")).toMatchObject({ hasLabels: true, hasAnnotations: true, taintedBy: `other,${SESSION_NAME}` });
+  });
+
+  it("passes the session's container settings into the inject action", () => {
+    const plan = decide({
+      session: session({ spec: { targetContainer: "app", command: ["sh"], stdin: true, tty: true } }),
+      pod: pod(),
+      now: NOW,
+    });
+    expect(actionOf(plan, "inject")?.container).toMatchObject({ targetContainerName: "app", command: ["sh"], stdin: true, tty: true });
+    expect(plan.status.attachCommand).toBe(`kubectl attach -it ${POD_NAME} -c ${CNAME} -n shop`);
+  });
+
+  it.each([
+    { name: "with the reservation in status", status: reserved(ago(5 * MIN)), expiresAt: "2026-01-01T00:35:00.000Z" },
+    { name: "even when the status was lost", status: undefined, expiresAt: "2026-01-01T00:40:00.000Z" },
+  ])("adopts the debugger already in the pod after a restart $name: no second inject", ({ status, expiresAt }) => {
+    const plan = decide({ session: session({ status }), pod: taintedPod(running()), now: NOW });
+    expect(kinds(plan)).not.toContain("inject");
+    expect(podWrites(plan)).toEqual([]);
+    expect(plan.status).toMatchObject({ phase: "Running", targetPodUID: POD_UID, expiresAt });
+    expect(plan.status.containerState).toEqual({ state: "running", startedAt: iso(ago(MIN)) });
+  });
+
+  it("adopts a container in the pod's spec whose status the kubelet has not reported yet", () => {
+    const plan = decide({ session: session({ status: reserved(ago(5 * MIN)) }), pod: taintedPod(undefined), now: NOW });
+    expect(kinds(plan)).not.toContain("inject");
+    expect(plan.status.phase).toBe("Injecting");
+    expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
+    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "ContainerCreating" });
+  });
+
+  it("re-marks an adopted pod whose label and annotation are missing", () => {
+    const p = taintedPod(running(), { labels: { app: "web" }, annotations: { note: "x" } });
+    const plan = decide({ session: session({ status: reserved(ago(5 * MIN)) }), pod: p, now: NOW });
+    expect(kinds(plan)).not.toContain("inject");
+    expect(actionOf(plan, "markPod")).toMatchObject({ podUID: POD_UID, hasLabels: true, hasAnnotations: true, taintedBy: SESSION_NAME });
+  });
+
+  it("retries the inject for a reserved pod that does not carry the debugger yet", () => {
+    const plan = decide({ session: session({ status: reserved(ago(MIN)) }), pod: pod(), now: NOW });
+    expect(actionOf(plan, "inject")).toMatchObject({ podUID: POD_UID });
+    expect(plan.status.injectedAt).toBe(iso(ago(MIN)));
+    expect(plan.requeueAfterMs).toBe(TTL_30M - MIN);
+  });
+});
+
+describe("decide: mirroring the debugger's state", () => {
+  const INJECTED_AT = ago(5 * MIN);
+  const UNTIL_EXPIRY = TTL_30M - 5 * MIN;
+
+  it.each([
+    {
+      name: "a debugger waiting in ImagePullBackOff stays Injecting with a Warning",
+      state: waiting("ImagePullBackOff", "Back-off pulling image"),
+      phase: "Injecting",
+      ready: { status: "False", reason: "ImagePullBackOff", message: "Back-off pulling image" },
+      event: { type: "Warning", reason: "ImagePullBackOff" },
+      mirror: { state: "waiting", reason: "ImagePullBackOff", message: "Back-off pulling image" },
+    },
+    {
+      name: "a debugger in ContainerCreating stays Injecting with a Normal event",
+      state: waiting("ContainerCreating"),
+      phase: "Injecting",
+      ready: { status: "False", reason: "ContainerCreating" },
+      event: { type: "Normal", reason: "ContainerCreating" },
+      mirror: { state: "waiting", reason: "ContainerCreating" },
+    },
+    {
+      name: "a running debugger makes the session Running and Ready",
+      state: running(ago(MIN)),
+      phase: "Running",
+      ready: { status: "True", reason: "Running" },
+      event: { type: "Normal", reason: "Running" },
+      mirror: { state: "running", startedAt: iso(ago(MIN)) },
+    },
+    {
+      name: "a debugger that exited with 3 makes the session Completed with exitCode 3",
+      state: terminated(3),
+      phase: "Completed",
+      ready: { status: "False", reason: "DebuggerExited" },
+      event: { type: "Normal", reason: "DebuggerExited" },
+      mirror: { state: "terminated", reason: "Error", exitCode: 3, startedAt: iso(ago(3 * MIN)), finishedAt: iso(ago(MIN)) },
+    },
+  ])("$name, and still requeues exactly until expiresAt", ({ state, phase, ready, event, mirror }) => {
+    const plan = decide({ session: session({ status: reserved(INJECTED_AT) }), pod: taintedPod(state), now: NOW });
+    expect(plan.status.phase).toBe(phase);
+    expect(plan.status.expiresAt).toBe("2026-01-01T00:35:00.000Z");
+    expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
+    expect(cond(plan, "Ready")).toMatchObject(ready);
+    expect(plan.status.containerState).toEqual(mirror);
+    expect(events(plan)).toEqual([expect.objectContaining({ on: "session", ...event })]);
+    expect(podWrites(plan)).toEqual([]);
+    expect(plan.requeueAfterMs).toBe(UNTIL_EXPIRY);
+  });
+
+  it("ignores other ephemeral containers' statuses", () => {
+    const p = taintedPod(undefined, {
+      ephemeralContainers: ["other-dbg", CNAME],
+      ephemeralContainerStatuses: [ecStatus(running(), "other-dbg")],
+    });
+    const plan = decide({ session: session({ status: reserved(INJECTED_AT) }), pod: p, now: NOW });
+    expect(plan.status.phase).toBe("Injecting");
+    expect(plan.status.containerState).toBeUndefined();
+  });
+});
+
+describe("decide: expiry", () => {
+  const expiredAgo = (ms: number): DebugSessionStatus => reserved(ago(TTL_30M + ms), { phase: "Running" });
+
+  it("expires at exactly expiresAt even after a restart: evicts the pod with a UID precondition", () => {
+    const plan = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
+    expect(plan.status.phase).toBe("Expired");
+    expect(plan.status.expiresAt).toBe(iso(NOW));
+    expect(actionOf(plan, "removePod")).toEqual({ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how: "Evict" });
+    expect(cond(plan, "Expired")).toMatchObject({ status: "True", reason: "Evicting" });
+    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "Expiring" });
+    expect(kinds(plan)).not.toContain("removeFinalizer");
+  });
+
+  it("does not expire one millisecond before expiresAt and comes back in exactly that millisecond", () => {
+    const plan = decide({ session: session({ status: expiredAgo(-1) }), pod: taintedPod(running()), now: NOW });
+    expect(plan.status.phase).toBe("Running");
+    expect(kinds(plan)).not.toContain("removePod");
+    expect(plan.requeueAfterMs).toBe(1);
+  });
+
+  it.each([
+    { name: "expiryAction Delete deletes the pod", expiryAction: "Delete" as const, overdue: 0, how: "Delete" },
+    { name: "an eviction just inside evictionTimeoutMs is still an eviction", expiryAction: undefined, overdue: 59_999, how: "Evict" },
+    { name: "an eviction overdue by evictionTimeoutMs falls back to Delete", expiryAction: undefined, overdue: 60_000, how: "Delete" },
+    { name: "an eviction overdue beyond evictionTimeoutMs falls back to Delete", expiryAction: "Evict" as const, overdue: 10 * MIN, how: "Delete" },
+  ])("$name", ({ expiryAction, overdue, how }) => {
+    const plan = decide({ session: session({ spec: { expiryAction }, status: expiredAgo(overdue) }), pod: taintedPod(running()), now: NOW });
+    expect(plan.status.phase).toBe("Expired");
+    expect(actionOf(plan, "removePod")).toEqual({ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how });
+    expect(cond(plan, "Expired")).toMatchObject({ status: "True", reason: how === "Evict" ? "Evicting" : "Deleting" });
+  });
+
+  it("honours custom evictionTimeoutMs", () => {
+    const plan = decide({
+      session: session({ status: expiredAgo(10_000) }),
+      pod: taintedPod(running()),
+      now: NOW,
+      options: { evictionTimeoutMs: 5_000, minRecheckMs: 5_000, maxRecheckMs: 60_000 },
+    });
+    expect(actionOf(plan, "removePod")?.how).toBe("Delete");
+  });
+
+  it("retries the removal of an Expired session's pod that still stands", () => {
+    const first = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
+    const again = next(first, {}, taintedPod(running()), new Date(NOW.getTime() + 1000));
+    expect(actionOf(again, "removePod")).toMatchObject({ podUID: POD_UID, how: "Evict" });
+    expect(events(again).filter((e) => e.on === "session")).toEqual([]);
+  });
+
+  it("a pod already being deleted after expiry: Expired, finalizer removed, no second removal", () => {
+    const plan = decide({
+      session: session({ status: expiredAgo(1000) }),
+      pod: taintedPod(running(), { deletionTimestamp: ago(500) }),
+      now: NOW,
+    });
+    expect(plan.status.phase).toBe("Expired");
+    expect(cond(plan, "Expired")).toMatchObject({ status: "True", reason: "PodRemoved" });
+    expect(kinds(plan)).toContain("removeFinalizer");
+    expect(podWrites(plan)).toEqual([]);
+  });
+
+  it("a debugger that exited is still removed with its pod at expiry", () => {
+    const plan = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(terminated(0, "Completed")), now: NOW });
+    expect(plan.status.phase).toBe("Expired");
+    expect(plan.status.containerState).toMatchObject({ state: "terminated", exitCode: 0 });
+    expect(actionOf(plan, "removePod")).toMatchObject({ podUID: POD_UID });
+  });
+});
+
+describe("decide: the pod went away or was replaced", () => {
+  it.each<{ name: string; phase: Phase; injectedAgo: number; replacement: V1Pod }>([
+    { name: "while Injecting", phase: "Injecting", injectedAgo: MIN, replacement: pod({ uid: NEW_POD_UID }) },
+    { name: "while Running", phase: "Running", injectedAgo: 5 * MIN, replacement: pod({ uid: NEW_POD_UID }) },
+    { name: "while Completed", phase: "Completed", injectedAgo: 5 * MIN, replacement: pod({ uid: NEW_POD_UID }) },
+    {
+      name: "even when the new pod has a container of the same name",
+      phase: "Running",
+      injectedAgo: 5 * MIN,
+      replacement: taintedPod(running(), { uid: NEW_POD_UID }),
+    },
+  ])("a replaced pod ($name) ends the session Terminated/TargetPodReplaced and the new pod is never written", ({ phase, injectedAgo, replacement }) => {
+    const plan = decide({ session: session({ status: reserved(ago(injectedAgo), { phase }) }), pod: replacement, now: NOW });
+    expect(plan.status.phase).toBe("Terminated");
+    expect(plan.status.targetPodUID).toBe(POD_UID);
+    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "TargetPodReplaced" });
+    expect(podWrites(plan)).toEqual([]);
+    expect(nonEventKinds(plan)).toEqual(["removeFinalizer"]);
+    expect(plan.requeueAfterMs).toBeUndefined();
+  });
+
+  it("a pod gone before expiry ends the session Terminated/TargetPodGone", () => {
+    const plan = decide({ session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }) }), pod: undefined, now: NOW });
+    expect(plan.status.phase).toBe("Terminated");
+    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "TargetPodGone" });
+    expect(nonEventKinds(plan)).toEqual(["removeFinalizer"]);
+    expect(events(plan)).toEqual([expect.objectContaining({ type: "Warning", reason: "TargetPodGone" })]);
+  });
+
+  it("a pod being deleted before expiry ends the session Terminated without another removal", () => {
+    const plan = decide({
+      session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }) }),
+      pod: taintedPod(running(), { deletionTimestamp: ago(1000) }),
+      now: NOW,
+    });
+    expect(plan.status.phase).toBe("Terminated");
+    expect(podWrites(plan)).toEqual([]);
+    expect(nonEventKinds(plan)).toEqual(["removeFinalizer"]);
+  });
+
+  it.each([
+    { name: "gone", replacement: undefined },
+    { name: "replaced", replacement: pod({ uid: NEW_POD_UID }) },
+  ])("a pod $name after expiry makes the session Expired, not Terminated", ({ replacement }) => {
+    const plan = decide({ session: session({ status: reserved(ago(TTL_30M + MIN), { phase: "Expired" }) }), pod: replacement, now: NOW });
+    // phase Expired with no live pod is terminal: the status stays as it was.
+    expect(plan.status.phase).toBe("Expired");
+    const fromRunning = decide({ session: session({ status: reserved(ago(TTL_30M + MIN), { phase: "Running" }) }), pod: replacement, now: NOW });
+    expect(fromRunning.status.phase).toBe("Expired");
+    expect(cond(fromRunning, "Expired")).toMatchObject({ status: "True", reason: "PodRemoved" });
+    expect(podWrites(fromRunning)).toEqual([]);
+    expect(nonEventKinds(fromRunning)).toEqual(["removeFinalizer"]);
+  });
+
+  it("a Terminated session stays Terminated when the pod comes back", () => {
+    const gone = decide({ session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }) }), pod: undefined, now: ago(MIN) });
+    const later = next(gone, { finalizers: [] }, pod({ uid: NEW_POD_UID }), NOW);
+    expect(later.status).toEqual(gone.status);
+    expect(later.actions).toEqual([]);
+  });
+});
+
+describe("decide: the session is deleted", () => {
+  const deleting = (status?: DebugSessionStatus): DebugSession => session({ status, deletionTimestamp: ago(1000) });
+
+  it("removes the pod it tainted (Delete, with a UID precondition), then its finalizer", () => {
+    const plan = decide({ session: deleting(reserved(ago(5 * MIN), { phase: "Running" })), pod: taintedPod(running()), now: NOW });
+    expect(nonEventKinds(plan)).toEqual(["removePod", "removeFinalizer"]);
+    expect(actionOf(plan, "removePod")).toEqual({ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how: "Delete" });
+    expect(plan.status.phase).toBe("Running");
+  });
+
+  it.each([
+    { name: "no pod", status: reserved(ago(5 * MIN), { phase: "Running" }), pod: undefined },
+    { name: "a replaced pod", status: reserved(ago(5 * MIN), { phase: "Running" }), pod: taintedPod(running(), { uid: NEW_POD_UID }) },
+    { name: "a pod already being deleted", status: reserved(ago(5 * MIN), { phase: "Running" }), pod: taintedPod(running(), { deletionTimestamp: ago(500) }) },
+    { name: "a pod that was never injected into", status: undefined, pod: pod() },
+  ])("with $name only removes its finalizer", ({ status, pod: p }) => {
+    const plan = decide({ session: deleting(status), pod: p, now: NOW });
+    expect(plan.actions).toEqual([{ kind: "removeFinalizer" }]);
+  });
+});
+
+describe("decide: an injection the apiserver refuses", () => {
+  const refusedStatus = (): DebugSessionStatus => {
+    const plan = decide({ session: session(), pod: pod(), now: ago(MIN) });
+    expect(plan.ifInjectionRefused).toBeTypeOf("function");
+    return plan.ifInjectionRefused!("pods \"web-0\" is forbidden: violates PodSecurity \"restricted:latest\"");
+  };
+
+  it("becomes Failed with InjectionRefused", () => {
+    const status = refusedStatus();
+    expect(status.phase).toBe("Failed");
+    expect(status.targetPodUID).toBe(POD_UID);
+    expect(status.message).toContain("violates PodSecurity");
+    expect(status.conditions?.find((c) => c.type === "Injected")).toMatchObject({ status: "False", reason: "InjectionRefused" });
+  });
+
+  it("is not retried while the generation stays the same", () => {
+    const status = refusedStatus();
+    const plan = decide({ session: session({ status }), pod: pod(), now: NOW });
+    expect(podWrites(plan)).toEqual([]);
+    expect(plan.status).toEqual(status);
+    expect(plan.actions).toEqual([{ kind: "removeFinalizer" }]);
+  });
+
+  it("is tried again once the spec changed (generation bumped)", () => {
+    const status = refusedStatus();
+    const plan = decide({ session: session({ status, generation: 2, spec: { ttl: "1h" } }), pod: pod(), now: NOW });
+    expect(actionOf(plan, "inject")).toMatchObject({ podUID: POD_UID, container: { name: CNAME } });
+    expect(plan.status.phase).toBe("Injecting");
+    expect(plan.status.observedGeneration).toBe(2);
+  });
+});
+
+describe("decide: ttl changes", () => {
+  it("a ttl grown to 1h after injection moves expiresAt and the requeue", () => {
+    const status = reserved(ago(20 * MIN), { phase: "Running", expiresAt: iso(new Date(ago(20 * MIN).getTime() + TTL_30M)) });
+    const plan = decide({ session: session({ status, generation: 2, spec: { ttl: "1h" } }), pod: taintedPod(running()), now: NOW });
+    expect(plan.status.expiresAt).toBe("2026-01-01T00:50:00.000Z");
+    expect(plan.status.observedGeneration).toBe(2);
+    expect(plan.requeueAfterMs).toBe(40 * MIN);
+  });
+
+  it("a ttl grown past the old deadline keeps the pod after the old expiresAt", () => {
+    const plan = decide({
+      session: session({ status: reserved(ago(40 * MIN), { phase: "Running" }), spec: { ttl: "1h" } }),
+      pod: taintedPod(running()),
+      now: NOW,
+    });
+    expect(plan.status.phase).toBe("Running");
+    expect(kinds(plan)).not.toContain("removePod");
+    expect(plan.requeueAfterMs).toBe(20 * MIN);
+  });
+});
+
+describe("decide: ttlSecondsAfterFinished", () => {
+  /** A session that expired (its pod gone) two minutes before NOW. */
+  const ended = (ttlSecondsAfterFinished?: number): { plan: Plan; opts: SessionOpts } => {
+    const opts: SessionOpts = { spec: { ttlSecondsAfterFinished } };
+    const endedAt = ago(2 * MIN);
+    const injectedAt = new Date(endedAt.getTime() - TTL_30M);
+    const plan = decide({ session: session({ ...opts, status: reserved(injectedAt, { phase: "Running" }) }), pod: undefined, now: endedAt });
+    expect(plan.status.phase).toBe("Expired");
+    return { plan, opts: { ...opts, finalizers: [] } };
+  };
+
+  it.each([
+    { after: 0, actions: [{ kind: "deleteSession" }], requeue: undefined },
+    { after: 60, actions: [{ kind: "deleteSession" }], requeue: undefined },
+    { after: 120, actions: [{ kind: "deleteSession" }], requeue: undefined },
+    { after: 121, actions: [], requeue: 1000 },
+    { after: 300, actions: [], requeue: 3 * MIN },
+  ])("ttlSecondsAfterFinished=$after two minutes after the end: actions $actions, requeue $requeue", ({ after, actions, requeue }) => {
+    const { plan, opts } = ended(after);
+    const later = next(plan, opts, undefined, NOW);
+    expect(later.actions).toEqual(actions);
+    expect(later.requeueAfterMs).toBe(requeue);
+    expect(later.status).toEqual(plan.status);
+  });
+
+  it("keeps an ended session for audit when ttlSecondsAfterFinished is unset", () => {
+    const { plan, opts } = ended(undefined);
+    const later = next(plan, opts, undefined, new Date(NOW.getTime() + 365 * 24 * 60 * MIN));
+    expect(later.actions).toEqual([]);
+    expect(later.requeueAfterMs).toBeUndefined();
+  });
+});
+
+describe("decide: conditions", () => {
+  const T1 = ago(5 * MIN);
+  const injectedAt = ago(8 * MIN);
+
+  it("keep lastTransitionTime when the status does not flip", () => {
+    const first = decide({ session: session({ status: reserved(injectedAt) }), pod: taintedPod(running()), now: T1 });
+    expect(cond(first, "Ready")).toMatchObject({ status: "True", lastTransitionTime: iso(T1) });
+    const second = next(first, {}, taintedPod(running()), NOW);
+    expect(cond(second, "Ready")).toMatchObject({ status: "True", lastTransitionTime: iso(T1) });
+    expect(cond(second, "Injected")).toMatchObject({ status: "True", lastTransitionTime: iso(T1) });
+    expect(second.status).toEqual(first.status);
+    expect(events(second)).toEqual([]);
+  });
+
+  it("move lastTransitionTime only for the condition whose status flipped", () => {
+    const first = decide({ session: session({ status: reserved(injectedAt) }), pod: taintedPod(running()), now: T1 });
+    const second = next(first, {}, taintedPod(terminated(3)), NOW);
+    expect(second.status.phase).toBe("Completed");
+    expect(cond(second, "Ready")).toMatchObject({ status: "False", reason: "DebuggerExited", lastTransitionTime: iso(NOW) });
+    expect(cond(second, "Injected")).toMatchObject({ status: "True", lastTransitionTime: iso(T1) });
+  });
+
+  it("carry the session's generation", () => {
+    const plan = decide({ session: session({ generation: 7, status: reserved(injectedAt) }), pod: taintedPod(running()), now: NOW });
+    expect(plan.status.conditions?.map((c) => c.observedGeneration)).toEqual([7, 7]);
+    expect(plan.status.observedGeneration).toBe(7);
+  });
+});
+
+describe("decide: purity", () => {
+  const withoutFn = (plan: Plan): Omit<Plan, "ifInjectionRefused"> => {
+    const { ifInjectionRefused: _ignored, ...rest } = plan;
+    return rest;
+  };
+
+  it.each<{ name: string; s: DebugSession; p: V1Pod | undefined }>([
+    { name: "fresh injection", s: session({ finalizers: [] }), p: pod() },
+    { name: "missing pod", s: session(), p: undefined },
+    { name: "running", s: session({ status: reserved(ago(5 * MIN)) }), p: taintedPod(running()) },
+    { name: "expiry", s: session({ status: reserved(ago(TTL_30M)) }), p: taintedPod(running()) },
+    { name: "replaced pod", s: session({ status: reserved(ago(5 * MIN)) }), p: pod({ uid: NEW_POD_UID }) },
+    { name: "deleted session", s: session({ status: reserved(ago(5 * MIN)), deletionTimestamp: ago(1) }), p: taintedPod(running()) },
+  ])("is deterministic and leaves its input untouched: $name", ({ s, p }) => {
+    const sBefore = structuredClone(s);
+    const pBefore = structuredClone(p);
+    const a = decide({ session: s, pod: p, now: NOW });
+    const b = decide({ session: structuredClone(s), pod: structuredClone(p), now: new Date(NOW.getTime()) });
+    expect(withoutFn(a)).toStrictEqual(withoutFn(b));
+    expect(s).toStrictEqual(sBefore);
+    expect(p).toStrictEqual(pBefore);
+  });
+});
+
+describe("decide: properties", () => {
+  const T0 = new Date("2026-01-01T00:00:00Z");
+  const DAY = 24 * 60 * MIN;
+  const containerState = fc.constantFrom<V1ContainerState | undefined>(undefined, running(T0), waiting("ImagePullBackOff"), terminated(1));
+
+  it("a running tainted session requeues to exactly expiresAt before expiry and removes the pod iff now >= expiresAt", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: MIN, max: DAY }).chain((ttl) =>
+          fc.record({
+            ttl: fc.constant(ttl),
+            elapsed: fc.oneof(fc.integer({ min: 0, max: 2 * ttl }), fc.constant(ttl), fc.constant(ttl - 1)),
+          }),
+        ),
+        containerState,
+        fc.constantFrom<"Evict" | "Delete" | undefined>(undefined, "Evict", "Delete"),
+        ({ ttl, elapsed }, state, expiryAction) => {
+          const now = new Date(T0.getTime() + elapsed);
+          const s = session({ spec: { ttl: `${ttl}ms`, expiryAction }, status: reserved(T0, { phase: "Running" }) });
+          const plan = decide({ session: s, pod: taintedPod(state), now });
+          const expiresAt = T0.getTime() + ttl;
+          expect(plan.status.expiresAt).toBe(new Date(expiresAt).toISOString());
+          const removal = actionOf(plan, "removePod");
+          if (now.getTime() >= expiresAt) {
+            expect(removal).toMatchObject({ podUID: POD_UID });
+            expect(plan.status.phase).toBe("Expired");
+          } else {
+            expect(removal).toBeUndefined();
+            expect(now.getTime() + plan.requeueAfterMs!).toBe(expiresAt);
+          }
+        },
+      ),
+    );
+  });
+
+  it("never plans a write to a pod whose uid differs from status.targetPodUID", () => {
+    const phase = fc.constantFrom<Phase | undefined>(undefined, "Pending", "Injecting", "Running", "Completed", "Expired", "Failed", "Terminated");
+    fc.assert(
+      fc.property(
+        fc.record({
+          phase,
+          injectedAgo: fc.integer({ min: 0, max: 3 * TTL_30M }),
+          generation: fc.integer({ min: 1, max: 3 }),
+          observedGeneration: fc.integer({ min: 1, max: 3 }),
+          sessionDeleting: fc.boolean(),
+          podDeleting: fc.boolean(),
+          hasOurContainer: fc.boolean(),
+          podPhase: fc.constantFrom("Pending", "Running", "Succeeded", "Failed"),
+          state: containerState,
+          hasFinalizer: fc.boolean(),
+          ttlSecondsAfterFinished: fc.option(fc.integer({ min: 0, max: 3600 }), { nil: undefined }),
+        }),
+        (r) => {
+          const s = session({
+            generation: r.generation,
+            finalizers: r.hasFinalizer ? [FINALIZER] : [],
+            deletionTimestamp: r.sessionDeleting ? ago(1000) : undefined,
+            spec: { ttlSecondsAfterFinished: r.ttlSecondsAfterFinished },
+            status: reserved(ago(r.injectedAgo), { phase: r.phase, observedGeneration: r.observedGeneration }),
+          });
+          const p = pod({
+            uid: NEW_POD_UID,
+            phase: r.podPhase,
+            ephemeralContainers: r.hasOurContainer ? [CNAME] : [],
+            ephemeralContainerStatuses: r.hasOurContainer && r.state ? [ecStatus(r.state)] : [],
+            deletionTimestamp: r.podDeleting ? ago(500) : undefined,
+          });
+          const plan = decide({ session: s, pod: p, now: NOW });
+          expect(podWrites(plan)).toEqual([]);
+          expect(plan.ifInjectionRefused).toBeUndefined();
+        },
+      ),
+    );
+  });
+
+  it("every pod write carries the reserved pod's UID", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 * TTL_30M }),
+        fc.boolean(),
+        fc.boolean(),
+        containerState,
+        fc.constantFrom<Phase | undefined>(undefined, "Injecting", "Running", "Completed", "Expired"),
+        (injectedAgo, hasOurContainer, sessionDeleting, state, phase) => {
+          const s = session({
+            deletionTimestamp: sessionDeleting ? ago(1000) : undefined,
+            status: reserved(ago(injectedAgo), { phase }),
+          });
+          const p = hasOurContainer ? taintedPod(state, { labels: { app: "web" } }) : pod();
+          const plan = decide({ session: s, pod: p, now: NOW });
+          for (const a of podWrites(plan)) expect(a).toMatchObject({ pod: POD_NAME, podUID: POD_UID });
+        },
+      ),
+    );
+  });
+});
