@@ -17,7 +17,7 @@ if [[ -z ${KUBECONFIG:-} ]]; then
   trap '[[ $started_cluster == 1 ]] && hack/cluster-down.sh' EXIT
   if ! CLUSTER_TIER=node hack/cluster-up.sh; then
     log "the local cluster did not come up; integration and e2e suites not run"
-    node hack/test-summary.mjs test-results/*.json
+    node_modules/.bin/node hack/test-summary.ts test-results/*.json
     exit 1
   fi
   eval "$(hack/cluster-env.sh)"
@@ -33,5 +33,5 @@ if [[ $started_cluster == 1 ]]; then
   hack/cluster-down.sh >/dev/null 2>&1
 fi
 
-node hack/test-summary.mjs test-results/*.json || status=1
+node_modules/.bin/node hack/test-summary.ts test-results/*.json || status=1
 exit $status

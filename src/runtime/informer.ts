@@ -181,7 +181,7 @@ export class Informer<T extends KubernetesObject> {
         if (!err || this.stopped || (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError"))) {
           return resolve(rv);
         }
-        reject(err instanceof Error ? err : new Error(String(err)));
+        reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
       };
       const query = {
         ...this.opts.watchQuery,

@@ -140,7 +140,7 @@ export class WorkQueue {
   /** Ends processing; a key re-added meanwhile is queued again so that event is not lost. */
   done(key: string): void {
     if (!this.processing.delete(key)) return;
-    if (!this.shuttingDown) {
+    if (this.dirty.has(key) && !this.shuttingDown) {
       this.queue.add(key);
       this.dispatch();
     }

@@ -271,7 +271,8 @@ describe("runWorkers", () => {
       const n = (runs.get(key) ?? 0) + 1;
       runs.set(key, n);
       if (key === "a" && n === 1) for (let i = 0; i < 3; i++) q.add("a");
-      await sleep(10);
+      // The first run of "a" is slow so the other workers sit idle in get() while it is re-added.
+      await sleep(key === "a" && n === 1 ? 30 : 1);
       active.delete(key);
       return {};
     };
@@ -280,12 +281,14 @@ describe("runWorkers", () => {
     q.add("b");
     q.add("c");
     await vi.advanceTimersByTimeAsync(5);
-    q.add("a"); // again while running: still only one extra run
+    expect([...active]).toEqual(["a"]);
+    q.add("a"); // again while running, with idle workers: still only one extra run
     await vi.advanceTimersByTimeAsync(100);
     q.shutDown();
     await run;
     expect(overlap).toBe(false);
     expect(maxParallel).toBe(3);
+    expect(active.size).toBe(0);
     expect(Object.fromEntries(runs)).toEqual({ a: 2, b: 1, c: 1 });
   });
 

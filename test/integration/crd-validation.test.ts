@@ -1,0 +1,78 @@
+// The real apiserver enforces the DebugSession schema: each invalid manifest is refused with a message
+// that names the field; kubectl explain reads the descriptions.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createNamespace, deleteNamespace, installCRDs, kubectl, kubectlOk } from "../support/kube.ts";
+
+const session = (name: string, spec: string): string => `apiVersion: debugging.dev/v1alpha1
+kind: DebugSession
+metadata:
+  name: ${name}
+spec:
+${spec}`;
+
+describe("DebugSession schema on the real apiserver", () => {
+  let ns: string;
+  beforeAll(() => {
+    installCRDs();
+    ns = createNamespace("crd");
+  });
+  afterAll(() => deleteNamespace(ns));
+
+  const apply = (yaml: string) => kubectl(["apply", "-n", ns, "-f", "-"], { input: yaml });
+
+  it("accepts a minimal session and fills in the defaults", () => {
+    kubectlOk(["apply", "-n", ns, "-f", "-"], { input: session("ok", "  targetPod: web\n  image: busybox:local\n") });
+    const spec = JSON.parse(kubectlOk(["get", "dbg", "ok", "-n", ns, "-o", "jsonpath={.spec}"])) as Record<string, unknown>;
+    expect(spec).toMatchObject({ profile: "general", expiryAction: "Evict", policy: "default" });
+  });
+
+  it.each([
+    ["no image", "  targetPod: web\n", /spec\.image: Required value/],
+    ["no targetPod", "  image: busybox:local\n", /spec\.targetPod: Required value/],
+    ["ttl of 30s", "  targetPod: web\n  image: busybox:local\n  ttl: 30s\n", /spec\.ttl.*at least 1m/],
+    ["ttl that is not a duration", "  targetPod: web\n  image: busybox:local\n  ttl: abc\n", /spec\.ttl.*should match/],
+    ["a ports field", "  targetPod: web\n  image: busybox:local\n  ports:\n  - containerPort: 80\n", /unknown field "spec\.ports"/],
+    ["a resources field", "  targetPod: web\n  image: busybox:local\n  resources: {}\n", /unknown field "spec\.resources"/],
+    ["an unknown profile", "  targetPod: web\n  image: busybox:local\n  profile: root\n", /spec\.profile: Unsupported value: "root"/],
+    ["tty without stdin", "  targetPod: web\n  image: busybox:local\n  tty: true\n", /spec\.tty.*needs spec\.stdin/],
+  ])("refuses %s, naming the field", (_what, spec, message) => {
+    const r = apply(session(`bad-${Math.random().toString(36).slice(2, 8)}`, spec));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it("refuses a changed image after creation", () => {
+    kubectlOk(["apply", "-n", ns, "-f", "-"], { input: session("immutable", "  targetPod: web\n  image: busybox:local\n  ttl: 30m\n") });
+    const r = apply(session("immutable", "  targetPod: web\n  image: busybox:other\n  ttl: 30m\n"));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/spec\.image.*immutable/);
+  });
+
+  it("refuses a shortened ttl and accepts a longer one", () => {
+    kubectlOk(["apply", "-n", ns, "-f", "-"], { input: session("grow", "  targetPod: web\n  image: busybox:local\n  ttl: 30m\n") });
+    const shorter = apply(session("grow", "  targetPod: web\n  image: busybox:local\n  ttl: 10m\n"));
+    expect(shorter.code).not.toBe(0);
+    expect(shorter.stderr).toMatch(/spec\.ttl.*may only grow/);
+    const longer = apply(session("grow", "  targetPod: web\n  image: busybox:local\n  ttl: 1h\n"));
+    expect(longer.stderr).toBe("");
+    expect(kubectlOk(["get", "dbg", "grow", "-n", ns, "-o", "jsonpath={.spec.ttl}"])).toBe("1h");
+  });
+
+  it("lets users read the schema with kubectl explain", () => {
+    const out = kubectlOk(["explain", "debugsession.spec"]);
+    expect(out).toMatch(/targetPod\s+<string> -required-/);
+    expect(out).toContain("Name of the pod to debug");
+    expect(kubectlOk(["explain", "dbg.status.containerState"])).toContain("ephemeralContainerStatuses");
+  });
+
+  it("prints Pod, Container, Phase, Expires and Age columns", () => {
+    const header = kubectlOk(["get", "dbg", "-n", ns]).split("\n")[0] ?? "";
+    expect(header.split(/\s+/).filter(Boolean)).toEqual(["NAME", "POD", "CONTAINER", "PHASE", "EXPIRES", "AGE"]);
+  });
+
+  it("lets only the status subresource change status", () => {
+    // A plain update of the main resource ignores status: users cannot write their own phase.
+    kubectlOk(["patch", "dbg", "ok", "-n", ns, "--type=merge", "-p", '{"status":{"phase":"Expired"}}']);
+    expect(kubectlOk(["get", "dbg", "ok", "-n", ns, "-o", "jsonpath={.status.phase}"])).toBe("");
+  });
+});

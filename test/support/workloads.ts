@@ -1,0 +1,98 @@
+// Workloads and sessions the e2e suites create.
+import { kubectlOk, testImage } from "./kube.ts";
+
+export interface SessionOptions {
+  targetPod: string;
+  targetContainer?: string;
+  ttl?: string;
+  expiryAction?: "Evict" | "Delete";
+  command?: string[];
+  interactive?: boolean;
+}
+
+export function sessionYaml(name: string, o: SessionOptions): string {
+  const lines = [
+    "apiVersion: debugging.dev/v1alpha1",
+    "kind: DebugSession",
+    `metadata: {name: ${name}}`,
+    "spec:",
+    `  targetPod: ${o.targetPod}`,
+    `  image: ${testImage}`,
+    "  imagePullPolicy: IfNotPresent",
+  ];
+  if (o.targetContainer) lines.push(`  targetContainer: ${o.targetContainer}`);
+  if (o.ttl) lines.push(`  ttl: ${o.ttl}`);
+  if (o.expiryAction) lines.push(`  expiryAction: ${o.expiryAction}`);
+  if (o.command) lines.push(`  command: ${JSON.stringify(o.command)}`);
+  if (o.interactive ?? true) lines.push("  stdin: true", "  tty: true");
+  return lines.join("\n") + "\n";
+}
+
+export function applySession(ns: string, name: string, o: SessionOptions): void {
+  kubectlOk(["apply", "-n", ns, "-f", "-"], { input: sessionYaml(name, o) });
+}
+
+/** A Deployment of one busybox httpd pod that stops quickly (PID 1 ignores SIGTERM, so a short grace). */
+export function createWebDeployment(ns: string, name = "web"): void {
+  kubectlOk(["apply", "-n", ns, "-f", "-"], {
+    input: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: web
+        image: ${testImage}
+        imagePullPolicy: IfNotPresent
+        command: [httpd, -f, -p, "8080"]
+`,
+  });
+  kubectlOk(["-n", ns, "rollout", "status", `deployment/${name}`, "--timeout=120s"]);
+}
+
+export interface PodRef {
+  name: string;
+  uid: string;
+}
+
+export function runningPods(ns: string, app: string): PodRef[] {
+  const out = kubectlOk(["-n", ns, "get", "pods", "-l", `app=${app}`, "-o", "jsonpath={range .items[*]}{.metadata.name} {.metadata.uid} {.status.phase} {.metadata.deletionTimestamp}{\"\\n\"}{end}"]);
+  return out
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length === 3 && f[2] === "Running")
+    .map(([name, uid]) => ({ name: name!, uid: uid! }));
+}
+
+/** A bare pod (no controller) running httpd. */
+export function createBarePod(ns: string, name: string): void {
+  kubectlOk(["-n", ns, "run", name, `--image=${testImage}`, "--image-pull-policy=IfNotPresent", "--restart=Never", "--overrides", '{"spec":{"terminationGracePeriodSeconds":1}}', "--", "httpd", "-f", "-p", "8080"]);
+  kubectlOk(["-n", ns, "wait", "--for=condition=Ready", `pod/${name}`, "--timeout=120s"]);
+}
+
+export interface SessionView {
+  phase?: string;
+  containerName?: string;
+  expiresAt?: string;
+  injectedAt?: string;
+  targetPodUID?: string;
+  containerState?: { state?: string; exitCode?: number; reason?: string };
+  conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+  attachCommand?: string;
+  message?: string;
+}
+
+export function sessionStatus(ns: string, name: string): SessionView {
+  const out = kubectlOk(["-n", ns, "get", "dbg", name, "-o", "jsonpath={.status}"]);
+  return out ? (JSON.parse(out) as SessionView) : {};
+}
+
+export function podJson(ns: string, name: string): { metadata: { uid: string; labels?: Record<string, string>; deletionTimestamp?: string }; spec: { ephemeralContainers?: Array<{ name: string }> } } | undefined {
+  const r = kubectlOk(["-n", ns, "get", "pod", name, "--ignore-not-found", "-o", "json"]);
+  return r.trim() ? (JSON.parse(r) as ReturnType<typeof podJson>) : undefined;
+}
