@@ -3,21 +3,6 @@
 # already running are left alone, so it also upgrades a control-plane tier to a node tier.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TIER=${CLUSTER_TIER:-node}
-[[ $TIER == node || $TIER == control-plane ]] || die "CLUSTER_TIER must be 'node' or 'control-plane', not '$TIER'"
-[[ $(id -u) == 0 ]] || die "the local cluster needs root (network namespaces, mounts, cgroups)"
-start=$SECONDS
-
-on_error() {
-  log "cluster-up failed; component logs are in $LOG_DIR. Run 'make cluster-down' to clean up."
-}
-trap on_error ERR
-
-"$HACK_DIR/install-deps.sh"
-"$HACK_DIR/build-binaries.sh"
-mkdir -p "$CLUSTER_DIR" "$LOG_DIR" "$PID_DIR" "$PKI_DIR"
-echo "$TIER" > "$CLUSTER_DIR/tier-requested"
-
 # ---- network: the node's namespace and a veth pair; the apiserver listens on the host end.
 setup_network() {
   if [[ ! -e /var/run/netns/$NETNS ]]; then
@@ -295,19 +280,37 @@ node_ready() {
   [[ $(kubectl_admin get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == True ]]
 }
 
-setup_network
-gen_pki
-write_kubeconfig "$KUBECONFIG_FILE" admin
-start_etcd
-start_apiserver
-start_controller_manager
-if [[ $TIER == node ]]; then
-  start_scheduler
-  start_containerd
-  "$HACK_DIR/images.sh"
-  start_kubelet
-  start_kube_proxy
-  wait_for "node $NODE_NAME Ready" 120 kubelet node_ready
-fi
-echo "$TIER" > "$CLUSTER_DIR/tier"
-log "cluster ($TIER tier) is up in $((SECONDS - start))s. Point a shell at it: eval \"\$(make -s cluster-env)\""
+main() {
+  TIER=${CLUSTER_TIER:-node}
+  [[ $TIER == node || $TIER == control-plane ]] || die "CLUSTER_TIER must be 'node' or 'control-plane', not '$TIER'"
+  [[ $(id -u) == 0 ]] || die "the local cluster needs root (network namespaces, mounts, cgroups)"
+  start=$SECONDS
+
+  on_error() {
+    log "cluster-up failed; component logs are in $LOG_DIR. Run 'make cluster-down' to clean up."
+  }
+  trap on_error ERR
+
+  "$HACK_DIR/install-deps.sh"
+  "$HACK_DIR/build-binaries.sh"
+  mkdir -p "$CLUSTER_DIR" "$LOG_DIR" "$PID_DIR" "$PKI_DIR"
+  echo "$TIER" > "$CLUSTER_DIR/tier-requested"
+  setup_network
+  gen_pki
+  write_kubeconfig "$KUBECONFIG_FILE" admin
+  start_etcd
+  start_apiserver
+  start_controller_manager
+  if [[ $TIER == node ]]; then
+    start_scheduler
+    start_containerd
+    "$HACK_DIR/images.sh"
+    start_kubelet
+    start_kube_proxy
+    wait_for "node $NODE_NAME Ready" 120 kubelet node_ready
+  fi
+  echo "$TIER" > "$CLUSTER_DIR/tier"
+  log "cluster ($TIER tier) is up in $((SECONDS - start))s. Point a shell at it: eval \"\$(make -s cluster-env)\""
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi

@@ -23,7 +23,11 @@ build_image() {
   mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/proc" "$root/sys" "$root/dev" "$root/root" "$root/var/www"
   chmod 1777 "$root/tmp"
   cp /bin/busybox "$root/bin/busybox"
-  "$root/bin/busybox" --install -s "$root/bin"
+  # Relative links: `busybox --install` would point them at this build folder's absolute path.
+  local applet
+  for applet in $(/bin/busybox --list); do
+    [[ $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
+  done
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
   printf 'root:x:0:\nnobody:x:65534:\n' > "$root/etc/group"
   umoci repack --image "$work/layout:$tag" "$work/bundle" >/dev/null

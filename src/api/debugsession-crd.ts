@@ -140,6 +140,9 @@ const status: Schema = obj("Written only by the operator.", {
   containerName: str("Name of the ephemeral container in the pod.", { maxLength: 63 }),
   injectedAt: str("When the debugger was added to the pod.", { format: "date-time" }),
   expiresAt: str("injectedAt + ttl: when the pod is removed.", { format: "date-time" }),
+  endedAt: str("When the session reached Expired, Failed or Terminated; ttlSecondsAfterFinished counts from here.", {
+    format: "date-time",
+  }),
   attachCommand: str("The command that attaches to the debugger.", { maxLength: 1024 }),
   containerState: obj("Mirror of the debugger's entry in pod.status.ephemeralContainerStatuses.", {
     state: str("waiting, running or terminated.", { enum: ["waiting", "running", "terminated"] }),

@@ -76,6 +76,8 @@ export interface DebugSessionStatus {
   containerState?: ContainerStateMirror;
   requestedBy?: RequestedBy;
   message?: string;
+  /** When the session reached Expired, Failed or Terminated. */
+  endedAt?: string;
 }
 
 export interface DebugSession {
@@ -90,3 +92,57 @@ export const DEFAULT_TTL = "30m";
 export const DEFAULT_PROFILE: Profile = "general";
 export const DEFAULT_EXPIRY_ACTION: ExpiryAction = "Evict";
 export const DEFAULT_POLICY = "default";
+
+// ---- DebugPolicy: what may run in its namespace (who may use it is RBAC, verb `use`).
+
+export const POLICY_KIND = "DebugPolicy";
+export const POLICY_PLURAL = "debugpolicies";
+
+export type LabelSelectorOperator = "In" | "NotIn" | "Exists" | "DoesNotExist";
+
+/** metav1.LabelSelectorRequirement. */
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: LabelSelectorOperator;
+  values?: string[];
+}
+
+/** metav1.LabelSelector: every matchLabels entry and every matchExpressions entry must hold. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+/**
+ * Fields with a CRD default are optional here, because the policy evaluation must give the same
+ * answer for an object that never passed through the apiserver (tests, dry runs).
+ */
+export interface DebugPolicySpec {
+  /** Pods that may be debugged. Absent selects no pod; `{}` selects every pod in the namespace. */
+  targetSelector?: LabelSelector;
+  /** Image patterns: `*` is any run of characters within one path segment, `**` any characters. */
+  allowedImages: string[];
+  /** The image must be pinned by digest (`@sha256:` and 64 hex digits). */
+  requireDigest?: boolean;
+  allowedProfiles?: Profile[];
+  allowPrivileged?: boolean;
+  /** Capabilities the debugger may add; the chosen profile's own capabilities are allowed with it. */
+  allowedCapabilities?: string[];
+  allowVolumeMounts?: boolean;
+  allowSensitiveVolumes?: boolean;
+  allowSecretEnv?: boolean;
+  defaultTTL?: string;
+  maxTTL?: string;
+  maxSessionsPerPod?: number;
+}
+
+export interface DebugPolicy {
+  apiVersion: typeof API_VERSION;
+  kind: typeof POLICY_KIND;
+  metadata: V1ObjectMeta;
+  spec: DebugPolicySpec;
+}
+
+export const DEFAULT_ALLOWED_PROFILES: readonly Profile[] = ["general", "baseline", "restricted"];
+export const DEFAULT_MAX_TTL = "2h";
+export const DEFAULT_MAX_SESSIONS_PER_POD = 1;

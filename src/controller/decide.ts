@@ -5,6 +5,7 @@ import {
   DEFAULT_EXPIRY_ACTION,
   DEFAULT_TTL,
   FINALIZER,
+  SESSION_ANNOTATION,
   SESSION_LABEL,
   type ContainerStateMirror,
   type DebugSession,
@@ -125,7 +126,9 @@ export function decide(input: DecideInput): Plan {
   }
 
   const expiresAtMs = old.injectedAt ? Date.parse(old.injectedAt) + ttlMs(session) : undefined;
-  const expired = expiresAtMs !== undefined && now.getTime() >= expiresAtMs;
+  // Once a session expired it stays expired: a ttl raised while an eviction is still refused does not
+  // bring the debugger back.
+  const expired = (expiresAtMs !== undefined && now.getTime() >= expiresAtMs) || old.phase === "Expired";
   const base: DebugSessionStatus = strip({
     requestedBy: old.requestedBy,
     targetPodUID: reservedUID,
@@ -140,7 +143,16 @@ export function decide(input: DecideInput): Plan {
     message: string,
     conditions: ConditionInput[],
     extra: Partial<DebugSessionStatus> = {},
-  ): DebugSessionStatus => strip({ ...base, phase, message, conditions: setConditions(old.conditions, conditions, generation, now), ...extra });
+  ): DebugSessionStatus =>
+    strip({
+      ...base,
+      phase,
+      message,
+      conditions: setConditions(old.conditions, conditions, generation, now),
+      // When the session ended: ttlSecondsAfterFinished counts from here.
+      endedAt: TERMINAL.has(phase) ? (old.phase && TERMINAL.has(old.phase) && old.endedAt ? old.endedAt : now.toISOString()) : undefined,
+      ...extra,
+    });
   const untilExpiry = expiresAtMs !== undefined ? Math.max(0, expiresAtMs - now.getTime()) : undefined;
   const transitionEvents = (phase: Phase, type: "Normal" | "Warning", reason: string, message: string): Action[] =>
     old.phase === phase && findReason(old) === reason ? [] : [sessionEvent(type, reason, message)];
@@ -416,8 +428,9 @@ function markPod(pod: V1Pod, session: DebugSession): Action[] {
   const sessionName = session.metadata.name ?? "";
   const labels = pod.metadata?.labels;
   const annotations = pod.metadata?.annotations;
-  const taintedBy = (annotations?.["debugging.dev/tainted-by"] ?? "").split(",").filter(Boolean);
+  const taintedBy = (annotations?.[SESSION_ANNOTATION] ?? "").split(",").filter(Boolean);
   if (labels?.[SESSION_LABEL] !== undefined && taintedBy.includes(sessionName)) return [];
+  if (!taintedBy.includes(sessionName)) taintedBy.push(sessionName);
   return [
     {
       kind: "markPod",
@@ -425,7 +438,7 @@ function markPod(pod: V1Pod, session: DebugSession): Action[] {
       podUID: pod.metadata!.uid!,
       hasLabels: labels !== undefined,
       hasAnnotations: annotations !== undefined,
-      taintedBy: [...taintedBy, sessionName].join(","),
+      taintedBy: taintedBy.join(","),
     },
   ];
 }
@@ -441,7 +454,7 @@ export function recheckDelay(session: DebugSession, now: Date, opts: DecideOptio
 function finished(session: DebugSession, old: DebugSessionStatus, now: Date, dropFinalizer: Action[]): Plan {
   const after = session.spec.ttlSecondsAfterFinished;
   if (after === undefined) return { status: old, actions: dropFinalizer };
-  const endedAt = Math.max(0, ...(old.conditions ?? []).map((c) => Date.parse(c.lastTransitionTime) || 0));
+  const endedAt = old.endedAt ? Date.parse(old.endedAt) : now.getTime();
   const due = endedAt + after * 1000 - now.getTime();
   if (due <= 0) return { status: old, actions: [...dropFinalizer, { kind: "deleteSession" }] };
   return { status: old, actions: dropFinalizer, requeueAfterMs: due };

@@ -113,6 +113,7 @@ describe("DebugSession schema", () => {
       containerState: true,
       requestedBy: true,
       message: true,
+      endedAt: true,
     } satisfies Record<keyof DebugSessionStatus, true>;
     expect(Object.keys(specSchema.properties ?? {}).sort()).toEqual(Object.keys(specFields).sort());
     expect(Object.keys(statusSchema.properties ?? {}).sort()).toEqual(Object.keys(statusFields).sort());

@@ -612,6 +612,29 @@ describe("decide: ttl changes", () => {
   });
 });
 
+describe("decide: an expired session stays expired", () => {
+  it("a ttl raised while a disruption budget still refuses the eviction does not revive the debugger", () => {
+    const status = reserved(ago(31 * MIN), { phase: "Expired" });
+    const plan = decide({ session: session({ status, generation: 2, spec: { ttl: "2h" } }), pod: taintedPod(running()), now: NOW });
+    expect(plan.status.phase).toBe("Expired");
+    expect(actionOf(plan, "removePod")).toMatchObject({ podUID: POD_UID });
+  });
+});
+
+describe("decide: pod marks", () => {
+  it("adds the label without listing the session twice in the annotation", () => {
+    const p = taintedPod(running(), { labels: { app: "web" }, annotations: { [SESSION_ANNOTATION]: SESSION_NAME } });
+    const plan = decide({ session: session({ status: reserved(ago(MIN), { phase: "Running" }) }), pod: p, now: NOW });
+    expect(actionOf(plan, "markPod")).toMatchObject({ taintedBy: SESSION_NAME, hasLabels: true });
+  });
+
+  it("appends a second session to the annotation of a pod another session tainted", () => {
+    const p = taintedPod(running(), { annotations: { [SESSION_ANNOTATION]: "other" } });
+    const plan = decide({ session: session({ status: reserved(ago(MIN), { phase: "Running" }) }), pod: p, now: NOW });
+    expect(actionOf(plan, "markPod")).toMatchObject({ taintedBy: `other,${SESSION_NAME}` });
+  });
+});
+
 describe("decide: ttlSecondsAfterFinished", () => {
   /** A session that expired (its pod gone) two minutes before NOW. */
   const ended = (ttlSecondsAfterFinished?: number): { plan: Plan; opts: SessionOpts } => {
@@ -635,6 +658,18 @@ describe("decide: ttlSecondsAfterFinished", () => {
     expect(later.actions).toEqual(actions);
     expect(later.requeueAfterMs).toBe(requeue);
     expect(later.status).toEqual(plan.status);
+  });
+
+  it("counts from the moment the session ended, not from an older condition change", () => {
+    // Pending since CREATED (conditions False since then); the pod finishes at NOW: Failed, ended at NOW.
+    const opts: SessionOpts = { spec: { ttlSecondsAfterFinished: 60 } };
+    const pending = decide({ session: session(opts), pod: undefined, now: CREATED });
+    const failed = next(pending, opts, pod({ phase: "Succeeded" }), NOW);
+    expect(failed.status.phase).toBe("Failed");
+    expect(failed.status.endedAt).toBe(iso(NOW));
+    const oneSecondLater = next(failed, { ...opts, finalizers: [] }, pod({ phase: "Succeeded" }), new Date(NOW.getTime() + 1000));
+    expect(kinds(oneSecondLater)).not.toContain("deleteSession");
+    expect(oneSecondLater.requeueAfterMs).toBe(59_000);
   });
 
   it("keeps an ended session for audit when ttlSecondsAfterFinished is unset", () => {

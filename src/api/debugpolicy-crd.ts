@@ -1,0 +1,183 @@
+// The DebugPolicy CustomResourceDefinition: what a DebugSession in the same namespace may do.
+// Who may use a policy is plain RBAC (verb `use` on debugpolicies), not part of this schema.
+import { DURATION_PATTERN } from "./debugsession-crd.ts";
+import { arr, bool, int, obj, str, stringMap, type Schema } from "./schema.ts";
+import {
+  DEFAULT_ALLOWED_PROFILES,
+  DEFAULT_MAX_SESSIONS_PER_POD,
+  DEFAULT_MAX_TTL,
+  DEFAULT_TTL,
+  GROUP,
+  POLICY_KIND,
+  POLICY_PLURAL,
+  VERSION,
+} from "./types.ts";
+
+// schema.ts has no minItems; it is valid structural OpenAPI, so it is added here.
+const atLeast = (minItems: number, schema: Schema): Schema => ({ ...schema, minItems }) as Schema;
+
+const PROFILES = ["general", "baseline", "restricted", "netadmin", "sysadmin"];
+const LABEL_KEY = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$";
+const isDuration = (field: string): string => `self.${field}.matches('${DURATION_PATTERN}')`;
+
+const labelSelectorRequirement: Schema = obj(
+  "One requirement on a pod label.",
+  {
+    key: str("The label key the requirement applies to.", { minLength: 1, maxLength: 317, pattern: LABEL_KEY }),
+    operator: str(
+      "In: the label exists and its value is one of values. NotIn: the label is absent or its value is not one of values. " +
+        "Exists: the label exists. DoesNotExist: the label is absent.",
+      { enum: ["In", "NotIn", "Exists", "DoesNotExist"] },
+    ),
+    values: arr(
+      "Label values; required and non-empty for In and NotIn, must be empty for Exists and DoesNotExist.",
+      str("A label value.", { maxLength: 63 }),
+    ),
+  },
+  {
+    required: ["key", "operator"],
+    "x-kubernetes-validations": [
+      {
+        rule: "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)",
+        message: "values must be non-empty for In and NotIn and empty for Exists and DoesNotExist",
+        fieldPath: ".values",
+        reason: "FieldValueInvalid",
+      },
+    ],
+  },
+);
+
+const targetSelector: Schema = obj(
+  "Labels of the pods in this namespace that may be debugged (a metav1.LabelSelector). When absent no pod may be " +
+    "debugged; `{}` selects every pod in the namespace. All matchLabels and matchExpressions must hold.",
+  {
+    matchLabels: stringMap("Labels a pod must have with exactly these values."),
+    matchExpressions: arr("Further requirements on pod labels.", labelSelectorRequirement, { maxItems: 32 }),
+  },
+  { "x-kubernetes-map-type": "atomic" },
+);
+
+const duration = (description: string, fallback: string): Schema =>
+  str(description, { maxLength: 64, pattern: DURATION_PATTERN, default: fallback });
+
+const spec: Schema = obj(
+  "What a DebugSession that names this policy may do. Anything not allowed here is denied.",
+  {
+    targetSelector,
+    allowedImages: atLeast(
+      1,
+      arr(
+        "Images the debugger may run, as patterns matched against the whole image reference. `*` matches any run of " +
+          "characters except `/` (within one path segment, so `busybox:*` allows every busybox tag and " +
+          "`registry.local/*:*` one level under the registry); `**` matches any characters including `/` " +
+          "(`registry.local/**`); every other character matches itself. Docker Hub short names are equivalent to their " +
+          "full form (`busybox` is `docker.io/library/busybox`), and a reference without tag or digest also counts as `:latest`.",
+        str("An image pattern.", { minLength: 1, maxLength: 512 }),
+        { maxItems: 256, "x-kubernetes-list-type": "set" },
+      ),
+    ),
+    requireDigest: bool("Require the image to be pinned by digest (`...@sha256:` followed by 64 hex digits).", {
+      default: false,
+    }),
+    allowedProfiles: arr(
+      "Profiles a session may choose (general, baseline, restricted, netadmin, sysadmin, as `kubectl debug --profile`). " +
+        "The capabilities the chosen profile adds are allowed with it; sysadmin runs the debugger privileged, which " +
+        "also needs allowPrivileged.",
+      str("A profile.", { enum: PROFILES }),
+      { maxItems: 5, "x-kubernetes-list-type": "set", default: [...DEFAULT_ALLOWED_PROFILES] },
+    ),
+    allowPrivileged: bool(
+      "Allow a privileged debugger (securityContext.privileged, or the sysadmin profile). A privileged container " +
+        "controls the node.",
+      { default: false },
+    ),
+    allowedCapabilities: arr(
+      "Linux capabilities (e.g. NET_ADMIN; a CAP_ prefix and case are ignored) the session's securityContext may add. " +
+        "Capabilities added by the session's own profile need not be listed when that profile is allowed. ALL allows " +
+        "every capability, and adding ALL needs it. Empty or absent: only the profile's capabilities.",
+      str("A capability name.", { minLength: 1, maxLength: 64, pattern: "^[A-Za-z_]+$" }),
+      { maxItems: 64, "x-kubernetes-list-type": "set" },
+    ),
+    allowVolumeMounts: bool("Allow the debugger to mount volumes of the target pod at all.", { default: false }),
+    allowSensitiveVolumes: bool(
+      "Allow mounting sensitive volumes: secret volumes, projected volumes with any source other than configMap, " +
+        "downwardAPI or clusterTrustBundle (secrets, service account tokens, pod certificates), and the " +
+        "kube-api-access-* token volume. Needs allowVolumeMounts too.",
+      { default: false },
+    ),
+    allowSecretEnv: bool("Allow environment variables taken from a Secret (env[].valueFrom.secretKeyRef).", {
+      default: false,
+    }),
+    defaultTTL: duration("TTL of a session that sets none, as a duration (30m, 2h). At least 1m, at most maxTTL.", DEFAULT_TTL),
+    maxTTL: duration("Longest TTL a session may have, as a duration (2h, 8h).", DEFAULT_MAX_TTL),
+    maxSessionsPerPod: int("How many active DebugSessions (under any policy) one pod may have, the new one included.", {
+      minimum: 1,
+      maximum: 1000,
+      default: DEFAULT_MAX_SESSIONS_PER_POD,
+    }),
+  },
+  {
+    required: ["allowedImages"],
+    "x-kubernetes-validations": [
+      {
+        rule: `!has(self.defaultTTL) || !${isDuration("defaultTTL")} || duration(self.defaultTTL) >= duration('1m')`,
+        message: "spec.defaultTTL must be at least 1m (a session's ttl is at least 1m)",
+        fieldPath: ".defaultTTL",
+        reason: "FieldValueInvalid",
+      },
+      {
+        rule:
+          `!has(self.defaultTTL) || !has(self.maxTTL) || !${isDuration("defaultTTL")} || !${isDuration("maxTTL")} || ` +
+          "duration(self.defaultTTL) <= duration(self.maxTTL)",
+        message: "spec.defaultTTL must not exceed spec.maxTTL; lower defaultTTL or raise maxTTL",
+        fieldPath: ".defaultTTL",
+        reason: "FieldValueInvalid",
+      },
+    ],
+  },
+);
+
+export function debugPolicyCRD(): Record<string, unknown> {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${POLICY_PLURAL}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: POLICY_KIND,
+        listKind: `${POLICY_KIND}List`,
+        plural: POLICY_PLURAL,
+        singular: "debugpolicy",
+        shortNames: ["dbgpol"],
+        categories: ["debugging"],
+      },
+      scope: "Namespaced",
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          additionalPrinterColumns: [
+            { name: "Max TTL", type: "string", jsonPath: ".spec.maxTTL" },
+            { name: "Privileged", type: "boolean", jsonPath: ".spec.allowPrivileged" },
+            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+          ],
+          schema: {
+            openAPIV3Schema: obj(
+              "What DebugSessions in this namespace may do: which pods, images, profiles, privileges, volumes and TTLs. " +
+                "A session names its policy in spec.policy; who may use a policy is RBAC (verb `use` on debugpolicies).",
+              {
+                apiVersion: str("APIVersion of this object.", { maxLength: 64 }),
+                kind: str("Kind of this object.", { maxLength: 64 }),
+                metadata: { type: "object" },
+                spec,
+              },
+              { required: ["spec"] },
+            ),
+          },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,44 @@
+// Policy evaluation, the entry point of this layer: pure, every rule applied, every violation kept.
+import {
+  capabilitiesAreAllowed,
+  imageIsAllowed,
+  imageIsPinned,
+  mountedVolumesExist,
+  podHasRoomForSession,
+  podIsSelected,
+  policyGovernsSession,
+  privilegedIsAllowed,
+  profileIsAllowed,
+  secretEnvIsAllowed,
+  sensitiveVolumesAreAllowed,
+  ttlIsWithinMaximum,
+  volumeMountsAreAllowed,
+} from "./checks.ts";
+import type { PolicyCheck, PolicyInput, Violation } from "./violation.ts";
+
+export { effectiveTTL } from "./ttl.ts";
+export { matchImage } from "./image.ts";
+export { matchesSelector } from "./selector.ts";
+export type { PolicyCheck, PolicyInput, Violation } from "./violation.ts";
+
+/** Every rule, in the order a person fixing a session would want to read the violations. */
+export const POLICY_CHECKS: readonly PolicyCheck[] = [
+  policyGovernsSession,
+  podIsSelected,
+  imageIsAllowed,
+  imageIsPinned,
+  profileIsAllowed,
+  privilegedIsAllowed,
+  capabilitiesAreAllowed,
+  volumeMountsAreAllowed,
+  mountedVolumesExist,
+  sensitiveVolumesAreAllowed,
+  secretEnvIsAllowed,
+  ttlIsWithinMaximum,
+  podHasRoomForSession,
+];
+
+/** All violations of the policy by the session; empty means allowed. */
+export function evaluatePolicy(input: PolicyInput): Violation[] {
+  return POLICY_CHECKS.map((check) => check(input)).filter((v): v is Violation => v !== undefined);
+}
