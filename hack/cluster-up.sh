@@ -187,6 +187,9 @@ state = "$dir/state"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "localhost/pause:local"
   enable_selinux = false
+  # These machines refuse a negative oom_score_adj even to root (no CAP_SYS_RESOURCE); the kubelet
+  # asks for -998 for sandboxes. Clamp to containerd's own score instead of failing every pod.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"

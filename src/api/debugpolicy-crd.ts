@@ -18,7 +18,8 @@ const atLeast = (minItems: number, schema: Schema): Schema => ({ ...schema, minI
 
 const PROFILES = ["general", "baseline", "restricted", "netadmin", "sysadmin"];
 const LABEL_KEY = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$";
-const isDuration = (field: string): string => `self.${field}.matches('${DURATION_PATTERN}')`;
+// A raw CEL string: in a quoted one the pattern's `\.` is an escape CEL rejects, and the CRD with it.
+const isDuration = (field: string): string => `self.${field}.matches(r'${DURATION_PATTERN}')`;
 
 const labelSelectorRequirement: Schema = obj(
   "One requirement on a pod label.",

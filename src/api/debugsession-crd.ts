@@ -76,11 +76,11 @@ const spec: Schema = obj(
         pattern: DURATION_PATTERN,
         "x-kubernetes-validations": [
           {
-            rule: `!self.matches('${DURATION_PATTERN}') || duration(self) >= duration('1m')`,
+            rule: `!self.matches(r'${DURATION_PATTERN}') || duration(self) >= duration('1m')`,
             message: "spec.ttl must be a duration of at least 1m (for example 30m or 2h)",
           },
           {
-            rule: `!self.matches('${DURATION_PATTERN}') || !oldSelf.matches('${DURATION_PATTERN}') || duration(self) >= duration(oldSelf)`,
+            rule: `!self.matches(r'${DURATION_PATTERN}') || !oldSelf.matches(r'${DURATION_PATTERN}') || duration(self) >= duration(oldSelf)`,
             message: "spec.ttl may only grow: a session cannot be shortened, delete it to end it now",
           },
         ],

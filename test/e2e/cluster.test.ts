@@ -1,7 +1,8 @@
 // The local cluster does what the operator relies on: pods run, `kubectl debug` adds an ephemeral
 // container that joins the target's process namespace, exec and attach reach it.
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, kubectlOk, testImage, waitFor } from "../support/kube.ts";
+import { createNamespace, deleteNamespace, kubectlCommand, kubectlOk, testImage, waitFor } from "../support/kube.ts";
 
 describe("the cluster runs pods and ephemeral containers", () => {
   let ns: string;
@@ -35,10 +36,12 @@ describe("the cluster runs pods and ephemeral containers", () => {
   });
 
   it("attaches to an interactive debugger and runs commands from stdin", () => {
-    const r = kubectl(
-      ["-n", ns, "debug", "web", `--image=${testImage}`, "--image-pull-policy=IfNotPresent", "--target=web", "-c", "dbg2", "-i", "--attach", "--", "sh"],
-      { input: "echo hello-from-$(hostname)\nps -o args | grep -c 'httpd -f'\nexit 0\n", timeoutMs: 120_000 },
-    );
+    // stdin stays open until the shell exits, as at a terminal: kubectl attach stops reading the
+    // container's output once its own stdin is closed.
+    const debug = ["-n", ns, "debug", "web", `--image=${testImage}`, "--image-pull-policy=IfNotPresent", "--profile=general", "--target=web", "-c", "dbg2", "-i", "--attach", "--", "sh"];
+    const script = "printf 'echo hello-from-$(hostname)\\nps -o args | grep -c \"httpd -f\"\\nexit 0\\n'; sleep 8";
+    const r = spawnSync("bash", ["-c", `(${script}) | ${kubectlCommand()} ${debug.map((a) => `'${a}'`).join(" ")}`], { encoding: "utf8", timeout: 120_000 });
+    expect(r.status).toBe(0);
     expect(r.stdout).toContain("hello-from-web");
     expect(r.stdout).toMatch(/^[1-9]\d*$/m);
   });

@@ -64,8 +64,9 @@ describe("walkthrough: apply, attach, expire", () => {
     );
     expect(removedAt).toBeGreaterThanOrEqual(deadline);
     console.log(`pod removal seen ${removedAt - deadline} ms after expiresAt (polled every 100 ms)`);
-    const logged = /"lagMs":(-?\d+)/.exec(operator.logs())?.[1];
-    console.log(`operator's removal request: ${logged} ms after expiresAt`);
+    const logged = await waitFor(() => /"lagMs":(-?\d+)/.exec(operator.logs())?.[1], 10_000, "the operator's removal log line");
+    console.log(`operator's removal request answered ${logged} ms after expiresAt`);
+    expect(Number(logged)).toBeGreaterThanOrEqual(0);
 
     await waitFor(() => sessionStatus(ns, "debug-web").phase === "Expired", 30_000, "phase Expired");
     const fresh = await waitFor(() => runningPods(ns, "web").find((p) => p.uid !== target.uid), 120_000, "a new web pod");

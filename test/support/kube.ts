@@ -20,6 +20,9 @@ function kubectlPath(): string {
 
 export const kubeconfigPath = (): string => inject("kubeconfig");
 
+/** kubectl with the suite's kubeconfig, as one shell-ready command prefix. */
+export const kubectlCommand = (): string => `${kubectlPath()} --kubeconfig ${kubeconfigPath()}`;
+
 export interface Run {
   code: number;
   stdout: string;

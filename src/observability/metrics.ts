@@ -1,0 +1,219 @@
+// Prometheus metrics of the operator, on a registry of its own so tests and embedders never share
+// (or collide on) prom-client's global one. Methods are named for what happened; callers never see
+// prom-client types.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type ReconcileResult = "success" | "requeue" | "error";
+export type RemovalAction = "Evict" | "Delete";
+
+/** Sub-millisecond API round trips up to a reconcile stuck behind a slow apiserver. */
+const RECONCILE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** A key waits for microseconds when workers are idle and for seconds under a storm. */
+const QUEUE_WAIT_BUCKETS = [0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60];
+/** TTL precision: a timer fires within milliseconds; an eviction a PDB refuses runs to the eviction timeout (60 s default). */
+const EXPIRY_LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export interface MetricsOptions {
+  /** process_* and nodejs_* series (standard names, no prefix). Default true. */
+  defaultMetrics?: boolean;
+}
+
+export class Metrics {
+  /** Only this instance's series; serve it with `metrics()` and `contentType`. */
+  readonly registry = new Registry();
+  private readonly reconcileTotal: Counter<"result">;
+  private readonly reconcileDuration: Histogram;
+  private readonly queueAdds: Counter;
+  private readonly queueDepth: Gauge;
+  private readonly queueWait: Histogram;
+  private readonly sessions: Gauge<"phase">;
+  private readonly injections: Counter;
+  private readonly removals: Counter<"action">;
+  private readonly expiries: Counter<"action">;
+  private readonly expiryLag: Histogram;
+  private readonly informerRestarts: Counter<"informer">;
+  private readonly leader: Gauge;
+  private depthOf: (() => number) | undefined;
+  private phasesOf: (() => Record<string, number>) | undefined;
+  /** Phases reported once keep a series at 0 when their last session goes, instead of vanishing. */
+  private readonly phasesSeen = new Set<string>();
+
+  constructor(opts: MetricsOptions = {}) {
+    const registers = [this.registry];
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.reconcileTotal = new Counter({
+      name: "debugsession_reconcile_total",
+      help: "Reconciles of DebugSessions by result: success (key forgotten), requeue (come back at a set time), error (retried with backoff).",
+      labelNames: ["result"],
+      registers,
+    });
+    for (const result of ["success", "requeue", "error"] as const) this.reconcileTotal.inc({ result }, 0);
+    this.reconcileDuration = new Histogram({
+      name: "debugsession_reconcile_duration_seconds",
+      help: "Time one reconcile took, reads and writes included.",
+      buckets: RECONCILE_BUCKETS,
+      registers,
+    });
+    this.queueAdds = new Counter({
+      name: "debugsession_workqueue_adds_total",
+      help: "Keys added to the work queue (adds of a key already waiting coalesce and are not counted).",
+      registers,
+    });
+    this.queueDepth = new Gauge({
+      name: "debugsession_workqueue_depth",
+      help: "Keys waiting to be handed to a worker (excludes keys in progress and delayed requeues).",
+      registers,
+      collect: () => {
+        if (this.depthOf) this.queueDepth.set(this.depthOf());
+      },
+    });
+    this.queueWait = new Histogram({
+      name: "debugsession_workqueue_wait_seconds",
+      help: "Time a key waited in the work queue between being added and handed to a worker.",
+      buckets: QUEUE_WAIT_BUCKETS,
+      registers,
+    });
+    this.sessions = new Gauge({
+      name: "debugsession_sessions",
+      help: "DebugSessions in the cache by status phase.",
+      labelNames: ["phase"],
+      registers,
+      collect: () => this.collectPhases(),
+    });
+    this.injections = new Counter({
+      name: "debugsession_injections_total",
+      help: "Ephemeral debug containers added to pods.",
+      registers,
+    });
+    this.removals = new Counter({
+      name: "debugsession_pod_removals_total",
+      help: "Tainted pods the operator asked to remove, at expiry or because their session was deleted early.",
+      labelNames: ["action"],
+      registers,
+    });
+    this.expiries = new Counter({
+      name: "debugsession_expiries_total",
+      help: "Tainted pods removed because their session's TTL ran out, by action (Evict or Delete).",
+      labelNames: ["action"],
+      registers,
+    });
+    for (const action of ["Evict", "Delete"] as const) {
+      this.removals.inc({ action }, 0);
+      this.expiries.inc({ action }, 0);
+    }
+    this.expiryLag = new Histogram({
+      name: "debugsession_expiry_lag_seconds",
+      help: "Pod removal request time minus the session's status.expiresAt (TTL precision).",
+      buckets: EXPIRY_LAG_BUCKETS,
+      registers,
+    });
+    this.informerRestarts = new Counter({
+      name: "debugsession_informer_restarts_total",
+      help: "Informer list/watch restarts (410 Gone relists and errors), by informer.",
+      labelNames: ["informer"],
+      registers,
+    });
+    this.leader = new Gauge({
+      name: "debugsession_is_leader",
+      help: "1 while this replica holds the leader Lease and reconciles, else 0.",
+      registers,
+    });
+    this.leader.set(0);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text of every series in this registry. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  reconciled(result: ReconcileResult, seconds: number): void {
+    this.reconcileTotal.inc({ result });
+    this.reconcileDuration.observe(seconds);
+  }
+
+  queueAdded(): void {
+    this.queueAdds.inc();
+  }
+
+  queueWaited(seconds: number): void {
+    this.queueWait.observe(seconds);
+  }
+
+  /** Read at every scrape (e.g. `() => queue.len()`), so the depth is never stale. */
+  queueDepthFrom(depth: () => number): void {
+    this.depthOf = depth;
+  }
+
+  injected(): void {
+    this.injections.inc();
+  }
+
+  /**
+   * A pod removal was requested. `lagMs` is request time minus `expiresAt`; only a removal at or
+   * after the deadline is an expiry. A negative lag (session deleted before its TTL ran out) or none
+   * (never injected) counts only as a removal, so it cannot skew the TTL precision histogram.
+   */
+  podRemoved(action: RemovalAction, lagMs: number | undefined): void {
+    this.removals.inc({ action });
+    if (lagMs === undefined || !Number.isFinite(lagMs) || lagMs < 0) return;
+    this.expiries.inc({ action });
+    this.expiryLag.observe(lagMs / 1000);
+  }
+
+  informerRestarted(informer: string): void {
+    this.informerRestarts.inc({ informer });
+  }
+
+  setLeader(leading: boolean): void {
+    this.leader.set(leading ? 1 : 0);
+  }
+
+  /** Read at every scrape; returns session counts by phase (see `countBy`). */
+  sessionsByPhase(counts: () => Record<string, number>): void {
+    this.phasesOf = counts;
+  }
+
+  /** Hooks for `new WorkQueue({ hooks })`: adds, and the add-to-get wait in seconds. */
+  workQueueHooks(): { onAdd(key: string): void; onGet(key: string, waitedMs: number): void } {
+    return {
+      onAdd: () => this.queueAdded(),
+      onGet: (_key, waitedMs) => this.queueWaited(waitedMs / 1000),
+    };
+  }
+
+  /** Hooks for `new Reconciler({ hooks })` (ApplyHooks plus onReconcile and onInformerRestart). */
+  reconcilerHooks(): {
+    onReconcile(result: ReconcileResult, seconds: number): void;
+    onInformerRestart(informer: string): void;
+    onInjected(session: unknown): void;
+    onPodRemoved(session: unknown, how: RemovalAction, lagMs: number | undefined): void;
+  } {
+    return {
+      onReconcile: (result, seconds) => this.reconciled(result, seconds),
+      onInformerRestart: (informer) => this.informerRestarted(informer),
+      onInjected: () => this.injected(),
+      onPodRemoved: (_session, how, lagMs) => this.podRemoved(how, lagMs),
+    };
+  }
+
+  private collectPhases(): void {
+    if (!this.phasesOf) return;
+    const counts = this.phasesOf();
+    for (const phase of Object.keys(counts)) this.phasesSeen.add(phase);
+    for (const phase of this.phasesSeen) this.sessions.set({ phase }, counts[phase] ?? 0);
+  }
+}
+
+/** Counts items by a key, e.g. `countBy(sessions.list(), (s) => s.status?.phase ?? "Pending")`. */
+export function countBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) {
+    const key = keyOf(item);
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
