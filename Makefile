@@ -3,6 +3,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 NPM_STAMP := node_modules/.install-stamp
+# Node.js 24 from the npm `node` package comes first for everything make runs (the machine's Node 20
+# only runs npm ci).
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE := node_modules/.bin/node
 CLUSTER_TIER ?= node
 export CLUSTER_TIER

@@ -5,6 +5,10 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_DIR"
 set +e
+# Node.js 24 (npm package `node`) for vitest and everything it starts; the machine's node is older.
+export PATH="$REPO_DIR/node_modules/.bin:$PATH"
+[[ $(node --version) == v24.* ]] || die "node_modules/.bin/node is not Node.js 24: run 'make deps'"
+reports=(test-results/unit.json)
 mkdir -p test-results
 VITEST=(node_modules/.bin/vitest run --reporter=default --reporter=json)
 status=0
@@ -17,21 +21,23 @@ if [[ -z ${KUBECONFIG:-} ]]; then
   trap '[[ $started_cluster == 1 ]] && hack/cluster-down.sh' EXIT
   if ! CLUSTER_TIER=node hack/cluster-up.sh; then
     log "the local cluster did not come up; integration and e2e suites not run"
-    node_modules/.bin/node hack/test-summary.ts test-results/*.json
+    node hack/test-summary.ts "${reports[@]}"
     exit 1
   fi
   eval "$(hack/cluster-env.sh)"
   export KUBECONFIG
 fi
 
+reports+=(test-results/cluster.json)
 "${VITEST[@]}" --project integration --project e2e --outputFile.json=test-results/cluster.json || status=1
 
 if [[ $started_cluster == 1 ]]; then
   # Brings the cluster down itself and checks nothing is left behind.
+  reports+=(test-results/lifecycle.json)
   "${VITEST[@]}" --project lifecycle --outputFile.json=test-results/lifecycle.json || status=1
   started_cluster=0
   hack/cluster-down.sh >/dev/null 2>&1
 fi
 
-node_modules/.bin/node hack/test-summary.ts test-results/*.json || status=1
+node hack/test-summary.ts "${reports[@]}" || status=1
 exit $status
