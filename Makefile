@@ -68,11 +68,14 @@ test-unit: deps ## Unit tests only
 
 # ---- operator
 .PHONY: install
-install: deps ## Installs the CRDs into the cluster KUBECONFIG points at
+install: ## Installs the CRDs and the admission policies into the cluster KUBECONFIG points at
 	kubectl apply --server-side -f crds/
+	kubectl wait --for=condition=Established crd/debugsessions.debugging.dev crd/debugpolicies.debugging.dev --timeout=60s
+	kubectl apply --server-side -k config/admission
 
 .PHONY: uninstall
-uninstall: ## Removes the CRDs (and with them every DebugSession)
+uninstall: ## Removes the admission policies and the CRDs (and with them every DebugSession and DebugPolicy)
+	kubectl delete --ignore-not-found -k config/admission
 	kubectl delete --ignore-not-found -f crds/
 
 .PHONY: run

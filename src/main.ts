@@ -1,6 +1,6 @@
 // Flags and environment -> wire everything. `node dist/main.js --help` lists the flags.
 import { parseArgs } from "node:util";
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { parseDuration } from "./api/duration.ts";
 import { DEFAULT_DECIDE_OPTIONS } from "./controller/decide.ts";
 import { Reconciler } from "./controller/reconciler.ts";
@@ -51,6 +51,7 @@ function main(): void {
     kubeConfig: kc,
     core: kc.makeApiClient(CoreV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
+    authz: kc.makeApiClient(AuthorizationV1Api),
     log,
     workers,
     decide: { ...DEFAULT_DECIDE_OPTIONS, evictionTimeoutMs },

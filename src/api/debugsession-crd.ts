@@ -184,6 +184,7 @@ export function debugSessionCRD(): Record<string, unknown> {
             { name: "Pod", type: "string", jsonPath: ".spec.targetPod" },
             { name: "Container", type: "string", jsonPath: ".status.containerName" },
             { name: "Phase", type: "string", jsonPath: ".status.phase" },
+            { name: "Requester", type: "string", jsonPath: ".status.requestedBy.username" },
             { name: "Expires", type: "date", jsonPath: ".status.expiresAt" },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],

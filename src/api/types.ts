@@ -13,6 +13,9 @@ export const SESSION_PLURAL = "debugsessions";
 export const SESSION_LABEL = "debugging.dev/session";
 export const SESSION_ANNOTATION = "debugging.dev/tainted-by";
 export const FINALIZER = "debugging.dev/pod-cleanup";
+/** Stamped at admission from request.userInfo (config/admission); users cannot set or change them. */
+export const REQUESTER_ANNOTATION = "debugging.dev/requested-by";
+export const REQUESTER_GROUPS_ANNOTATION = "debugging.dev/requested-by-groups";
 
 export type Profile = "general" | "baseline" | "restricted" | "netadmin" | "sysadmin";
 export type ExpiryAction = "Evict" | "Delete";

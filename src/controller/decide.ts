@@ -1,16 +1,21 @@
 // decide(input) -> Plan: every rule of the operator, with no I/O. apply.ts carries the plan out.
 import type { V1EphemeralContainer, V1Pod } from "@kubernetes/client-node";
 import { parseDuration } from "../api/duration.ts";
+import { evaluatePolicy } from "../policy/evaluate.ts";
 import {
   DEFAULT_EXPIRY_ACTION,
   DEFAULT_TTL,
   FINALIZER,
+  REQUESTER_ANNOTATION,
+  REQUESTER_GROUPS_ANNOTATION,
   SESSION_ANNOTATION,
   SESSION_LABEL,
   type ContainerStateMirror,
+  type DebugPolicy,
   type DebugSession,
   type DebugSessionStatus,
   type Phase,
+  type RequestedBy,
 } from "../api/types.ts";
 import { setConditions, type ConditionInput } from "./conditions.ts";
 import { attachCommand, ephemeralContainer, ephemeralContainerName } from "./container.ts";
@@ -29,12 +34,35 @@ export const DEFAULT_DECIDE_OPTIONS: DecideOptions = {
   maxRecheckMs: 60_000,
 };
 
+/** What decides whether the requester may have this debugger at all; checked before every injection. */
+export interface AccessInput {
+  /** The DebugPolicy spec.policy names, in the session's namespace; undefined when it does not exist. */
+  policy: DebugPolicy | undefined;
+  /** RBAC's answer (SubjectAccessReview) to "may the requester use that policy?"; undefined when not asked. */
+  requesterMayUse: boolean | undefined;
+  /** Sessions other than this one that hold or are injecting into the same pod. */
+  otherSessionsOnPod: number;
+}
+
 export interface DecideInput {
   session: DebugSession;
   /** The target pod as the cluster has it now (informer cache or a fresh GET); undefined if absent. */
   pod: V1Pod | undefined;
+  access: AccessInput;
   now: Date;
   options?: DecideOptions;
+}
+
+/** Reasons of a denial by policy or RBAC: re-evaluated on every pass, since policies and roles change. */
+export const DENIAL_REASONS: ReadonlySet<string> = new Set(["RequesterUnknown", "PolicyNotFound", "PolicyUseForbidden", "PolicyViolation"]);
+
+/** Who asked, from the admission stamp. */
+export function requester(session: DebugSession): RequestedBy | undefined {
+  const a = session.metadata.annotations;
+  const username = a?.[REQUESTER_ANNOTATION];
+  if (!username) return undefined;
+  const groups = (a[REQUESTER_GROUPS_ANNOTATION] ?? "").split(",").filter(Boolean);
+  return groups.length ? { username, groups } : { username };
 }
 
 export type Action =
@@ -57,16 +85,24 @@ export interface Plan {
   ifInjectionRefused?: (message: string) => DebugSessionStatus;
 }
 
-/** Millisecond TTL of a session; the schema guarantees a valid duration of at least 1m. */
-export function ttlMs(session: DebugSession): number {
-  return parseDuration(session.spec.ttl ?? DEFAULT_TTL) ?? (parseDuration(DEFAULT_TTL) as number);
+/**
+ * Millisecond TTL of a session: its own ttl, else the one its expiresAt already fixed, else the
+ * policy's defaultTTL, else 30m; never more than the policy's maxTTL (a ttl raised without the
+ * admission check in place is still bounded).
+ */
+export function ttlMs(session: DebugSession, policy?: DebugPolicy): number {
+  const fixed = session.status?.injectedAt && session.status.expiresAt ? Date.parse(session.status.expiresAt) - Date.parse(session.status.injectedAt) : undefined;
+  const own = session.spec.ttl !== undefined ? parseDuration(session.spec.ttl) : undefined;
+  const ttl = own ?? fixed ?? parseDuration(policy?.spec.defaultTTL ?? DEFAULT_TTL) ?? (parseDuration(DEFAULT_TTL));
+  const max = policy?.spec.maxTTL !== undefined ? parseDuration(policy.spec.maxTTL) : undefined;
+  return max !== undefined ? Math.min(ttl, max) : ttl;
 }
 
 /** Pure: ms until expiry (negative once past), or undefined before injection. */
 export function timeLeft(session: DebugSession, now: Date): number | undefined {
-  const injectedAt = session.status?.injectedAt;
+  const { injectedAt, expiresAt } = session.status ?? {};
   if (!injectedAt) return undefined;
-  return Date.parse(injectedAt) + ttlMs(session) - now.getTime();
+  return (expiresAt ? Date.parse(expiresAt) : Date.parse(injectedAt) + ttlMs(session)) - now.getTime();
 }
 
 const iso = (t: Date | string | undefined): string | undefined =>
@@ -98,7 +134,7 @@ function strip<T extends object>(o: T): T {
 const TERMINAL: ReadonlySet<Phase> = new Set(["Expired", "Failed", "Terminated"]);
 
 export function decide(input: DecideInput): Plan {
-  const { session, pod, now } = input;
+  const { session, pod, now, access } = input;
   const opts = input.options ?? DEFAULT_DECIDE_OPTIONS;
   const meta = session.metadata;
   const old = session.status ?? {};
@@ -125,12 +161,13 @@ export function decide(input: DecideInput): Plan {
     return { status: old, actions };
   }
 
-  const expiresAtMs = old.injectedAt ? Date.parse(old.injectedAt) + ttlMs(session) : undefined;
+  const expiresAtMs = old.injectedAt ? Date.parse(old.injectedAt) + ttlMs(session, access.policy) : undefined;
   // Once a session expired it stays expired: a ttl raised while an eviction is still refused does not
   // bring the debugger back.
   const expired = (expiresAtMs !== undefined && now.getTime() >= expiresAtMs) || old.phase === "Expired";
+  const requestedBy = requester(session);
   const base: DebugSessionStatus = strip({
-    requestedBy: old.requestedBy,
+    requestedBy,
     targetPodUID: reservedUID,
     containerName: reservedUID ? name : undefined,
     injectedAt: old.injectedAt,
@@ -166,15 +203,32 @@ export function decide(input: DecideInput): Plan {
   // A Failed session is tried again only when its spec changed (a longer ttl); an Expired one whose
   // pod still stands falls through so the removal is retried.
   const holdsLivePod = tainted && !podDeleting;
-  if (old.phase && TERMINAL.has(old.phase) && !holdsLivePod) {
+  const deniedBefore = old.phase === "Failed" && DENIAL_REASONS.has(old.conditions?.find((c) => c.type === "Injected")?.reason ?? "");
+  if (old.phase && TERMINAL.has(old.phase) && !holdsLivePod && !deniedBefore) {
     if (old.phase !== "Failed" || old.observedGeneration === generation) {
       return finished(session, old, now, dropFinalizer);
     }
   }
 
-  // ---- not injected yet (nothing reserved): look for a pod to inject into.
+  // ---- not injected yet (nothing reserved): may the requester have this debugger, and where?
   if (!reservedUID) {
     const recheck = recheckDelay(session, now, opts);
+    const denial = deny(session, pod, access, requestedBy);
+    if (denial) {
+      return withEvents(
+        {
+          status: build("Failed", denial.message, [
+            { type: "Injected", status: "False", reason: denial.reason, message: denial.message },
+            { type: "Ready", status: "False", reason: denial.reason, message: "denied; nothing was written to any pod" },
+          ]),
+          actions: dropFinalizer,
+          // Policies and roles change: look again, rarely.
+          requeueAfterMs: opts.maxRecheckMs,
+        },
+        "Warning",
+        denial.reason,
+      );
+    }
     if (!pod) {
       return withEvents(
         {
@@ -236,7 +290,7 @@ export function decide(input: DecideInput): Plan {
     // after the injection still knows the deadline and never injects into a replacement pod.
     const injectedAt = now.toISOString();
     const reserved: DebugSession = { ...session, status: { ...old, targetPodUID: podUID!, injectedAt } };
-    const next = decide({ session: reserved, pod, now, options: opts });
+    const next = decide({ session: reserved, pod, now, access, options: opts });
     return { ...next, actions: [...(hasFinalizer ? [] : [{ kind: "addFinalizer" } as const]), ...next.actions.filter((a) => a.kind !== "addFinalizer")] };
   }
 
@@ -306,7 +360,12 @@ export function decide(input: DecideInput): Plan {
         ...(hasFinalizer ? [] : [{ kind: "addFinalizer" } as const]),
         { kind: "inject", pod: podName, podUID: reservedUID, container, appendToList: (pod.spec?.ephemeralContainers?.length ?? 0) > 0 },
         ...markPod(pod, session),
-        podEvent("Normal", "DebuggerInjected", `debug session ${meta.name} added ephemeral container ${name} (image ${container.image}); the pod will be removed at ${base.expiresAt}`),
+        podEvent(
+          "Normal",
+          "DebuggerInjected",
+          `debug session ${meta.name} (requested by ${requestedBy?.username ?? "unknown"}${session.spec.reason ? `, reason: ${session.spec.reason}` : ""}) ` +
+            `added ephemeral container ${name} (image ${container.image}); the pod will be removed at ${base.expiresAt}`,
+        ),
         ...transitionEvents("Injecting", "Normal", "Injecting", injecting.message ?? ""),
       ],
       requeueAfterMs: untilExpiry,
@@ -458,4 +517,44 @@ function finished(session: DebugSession, old: DebugSessionStatus, now: Date, dro
   const due = endedAt + after * 1000 - now.getTime();
   if (due <= 0) return { status: old, actions: [...dropFinalizer, { kind: "deleteSession" }] };
   return { status: old, actions: dropFinalizer, requeueAfterMs: due };
+}
+
+/** The first reason this requester may not have this debugger now, or undefined. */
+function deny(
+  session: DebugSession,
+  pod: V1Pod | undefined,
+  access: AccessInput,
+  requestedBy: RequestedBy | undefined,
+): { reason: string; message: string } | undefined {
+  const ns = session.metadata.namespace ?? "";
+  const name = session.spec.policy ?? "default";
+  if (!requestedBy) {
+    return {
+      reason: "RequesterUnknown",
+      message:
+        `the session carries no requester stamp (annotation ${REQUESTER_ANNOTATION}): the admission policies in ` +
+        "config/admission are not installed, so nobody can tell who asked; install them (make install) and create the session again",
+    };
+  }
+  if (!access.policy) {
+    return {
+      reason: "PolicyNotFound",
+      message:
+        `DebugPolicy ${ns}/${name} (spec.policy) does not exist: nothing may be debugged in namespace ${ns} until a ` +
+        "policy admin creates it (see config/samples/debugpolicy.yaml), or name an existing policy in spec.policy",
+    };
+  }
+  if (access.requesterMayUse !== true) {
+    return {
+      reason: "PolicyUseForbidden",
+      message:
+        `user ${requestedBy.username} may not use DebugPolicy ${ns}/${name}: RBAC must grant verb "use" on ` +
+        `debugpolicies (resourceNames: [${name}]) in namespace ${ns}; ask a namespace admin for a RoleBinding to ClusterRole debugpolicy-user or a narrower Role`,
+    };
+  }
+  const violations = evaluatePolicy({ session, policy: access.policy, pod, otherSessionsOnPod: access.otherSessionsOnPod });
+  if (violations.length) {
+    return { reason: "PolicyViolation", message: violations.map((v) => `${v.reason}: ${v.message}`).join("; ") };
+  }
+  return undefined;
 }

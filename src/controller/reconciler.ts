@@ -1,18 +1,19 @@
 // The DebugSession reconciler: caches, key mapping, and the reconcile loop (read state, decide, apply).
 import { randomUUID } from "node:crypto";
-import type { CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod } from "@kubernetes/client-node";
+import type { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { GROUP, SESSION_LABEL, SESSION_PLURAL, VERSION, type DebugSession } from "../api/types.ts";
+import { DEFAULT_POLICY, GROUP, POLICY_PLURAL, SESSION_LABEL, SESSION_PLURAL, VERSION, type DebugPolicy, type DebugSession } from "../api/types.ts";
 import { isNotFound } from "../runtime/errors.ts";
 import { Informer, objectKey, type ListResult } from "../runtime/informer.ts";
 import { WorkQueue, runWorkers, type Result } from "../runtime/workqueue.ts";
 import { Applier, type ApplyHooks } from "./apply.ts";
-import { decide, timeLeft, DEFAULT_DECIDE_OPTIONS, type DecideOptions } from "./decide.ts";
+import { decide, requester, timeLeft, DEFAULT_DECIDE_OPTIONS, type AccessInput, type DecideOptions } from "./decide.ts";
 
 export interface ReconcilerOptions {
   kubeConfig: KubeConfig;
   core: CoreV1Api;
   custom: CustomObjectsApi;
+  authz: AuthorizationV1Api;
   log: Logger;
   workers: number;
   decide?: DecideOptions;
@@ -28,6 +29,7 @@ export class Reconciler {
   readonly sessions: Informer<DebugSession>;
   /** Only pods the operator injected into (selected by label), so memory follows sessions, not the cluster. */
   readonly pods: Informer<V1Pod>;
+  readonly policies: Informer<DebugPolicy>;
   readonly queue: WorkQueue;
   /** namespace/pod -> keys of sessions targeting it, for mapping pod events to sessions. */
   private readonly byPod = new Map<string, Set<string>>();
@@ -69,6 +71,21 @@ export class Reconciler {
       onEvent: (_type, pod) => this.onPod(pod),
       onRestart: restart("pods"),
     });
+    this.policies = new Informer<DebugPolicy>({
+      name: "debugpolicies",
+      kubeConfig: opts.kubeConfig,
+      log: opts.log,
+      watchPath: `/apis/${GROUP}/${VERSION}/${POLICY_PLURAL}`,
+      list: async () => {
+        const list = (await opts.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: POLICY_PLURAL })) as ListResult<DebugPolicy> & {
+          metadata?: { resourceVersion?: string };
+        };
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
+      },
+      // A changed policy may allow (or deny) sessions waiting in its namespace.
+      onEvent: (_type, policy) => this.onPolicy(policy),
+      onRestart: restart("debugpolicies"),
+    });
   }
 
   // ---- event handlers: map an event to session keys and enqueue them; nothing else.
@@ -97,11 +114,20 @@ export class Reconciler {
     for (const key of this.byPod.get(objectKey(pod)) ?? []) this.queue.add(key);
   }
 
+  private onPolicy(policy: DebugPolicy): void {
+    for (const session of this.sessions.list()) {
+      if (session.metadata.namespace === policy.metadata.namespace && (session.spec.policy ?? DEFAULT_POLICY) === policy.metadata.name && !session.status?.targetPodUID) {
+        this.queue.add(objectKey(session));
+      }
+    }
+  }
+
   /** Starts the caches; resolves when both have listed. Reconciles start with startWorkers(). */
   async startCaches(): Promise<void> {
     this.sessions.start();
     this.pods.start();
-    await Promise.all([this.sessions.waitForSync(), this.pods.waitForSync()]);
+    this.policies.start();
+    await Promise.all([this.sessions.waitForSync(), this.pods.waitForSync(), this.policies.waitForSync()]);
   }
 
   startWorkers(): void {
@@ -115,6 +141,7 @@ export class Reconciler {
     this.queue.shutDown();
     this.sessions.stop();
     this.pods.stop();
+    this.policies.stop();
     if (this.workers) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.workers, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
@@ -132,11 +159,12 @@ export class Reconciler {
       const now = this.now();
       const options = this.opts.decide ?? DEFAULT_DECIDE_OPTIONS;
       let pod = await this.observePod(session, now, false);
-      let plan = decide({ session, pod, now, options });
+      const access = await this.access(session);
+      let plan = decide({ session, pod, access, now, options });
       if (plan.actions.some((a) => a.kind === "inject") && pod !== undefined && pod === this.pods.get(objectKey(pod))) {
         // Never inject on the word of a cache that may not show our container yet: look again.
         pod = await this.observePod(session, now, true);
-        plan = decide({ session, pod, now, options });
+        plan = decide({ session, pod, access, now, options });
       }
       await this.applier.apply(plan, session, log);
       const result: Result = plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
@@ -146,6 +174,40 @@ export class Reconciler {
       this.opts.hooks?.onReconcile?.("error", seconds());
       throw err;
     }
+  }
+
+  /**
+   * What decide needs to judge access. RBAC is asked (SubjectAccessReview for the recorded requester)
+   * only while nothing has been injected: that is the only time the answer can change what happens.
+   */
+  private async access(session: DebugSession): Promise<AccessInput> {
+    const ns = session.metadata.namespace!;
+    const name = session.spec.policy ?? DEFAULT_POLICY;
+    const policy = this.policies.get(`${ns}/${name}`);
+    const key = objectKey(session);
+    let otherSessionsOnPod = 0;
+    for (const other of this.byPod.get(`${ns}/${session.spec.targetPod}`) ?? []) {
+      if (other === key) continue;
+      const phase = this.sessions.get(other)?.status?.phase;
+      if (phase === "Injecting" || phase === "Running" || phase === "Completed") otherSessionsOnPod++;
+    }
+    const who = requester(session);
+    let requesterMayUse: boolean | undefined;
+    if (who && policy && !session.status?.targetPodUID) {
+      const review = await this.opts.authz.createSubjectAccessReview({
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SubjectAccessReview",
+          spec: {
+            user: who.username,
+            groups: who.groups ?? [],
+            resourceAttributes: { group: GROUP, resource: POLICY_PLURAL, verb: "use", name, namespace: ns },
+          },
+        },
+      });
+      requesterMayUse = review.status?.allowed === true;
+    }
+    return { policy, requesterMayUse, otherSessionsOnPod };
   }
 
   /**

@@ -1,7 +1,7 @@
 // The deadline lives in status, not in the operator's memory: an operator killed after injection and
 // started again after expiresAt removes the pod at once, and no pod ever gets a second container.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, waitFor, type Operator } from "../support/kube.ts";
+import { allowAllPolicy, createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, waitFor, type Operator } from "../support/kube.ts";
 import { applySession, createBarePod, podJson, sessionStatus } from "../support/workloads.ts";
 
 describe("operator restart", () => {
@@ -10,6 +10,7 @@ describe("operator restart", () => {
   beforeAll(() => {
     installCRDs();
     ns = createNamespace("restart");
+    allowAllPolicy(ns);
   });
   afterAll(async () => {
     await operator?.stop("SIGKILL");

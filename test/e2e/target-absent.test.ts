@@ -1,7 +1,7 @@
 // A session whose pod does not exist yet says so and writes nothing to any pod; when the pod appears and
 // runs, the debugger is injected (README: "Target pod missing").
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, waitFor, type Operator } from "../support/kube.ts";
+import { allowAllPolicy, createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, waitFor, type Operator } from "../support/kube.ts";
 import { applySession, createBarePod, podJson, sessionStatus } from "../support/workloads.ts";
 
 describe("target pod absent", () => {
@@ -10,6 +10,7 @@ describe("target pod absent", () => {
   beforeAll(() => {
     installCRDs();
     ns = createNamespace("absent");
+    allowAllPolicy(ns);
     operator = startOperator();
   });
   afterAll(async () => {

@@ -1,7 +1,7 @@
 // The user flow DESIGN.md is judged by, declaratively: apply a session, wait for Ready, see the target's
 // processes from the debugger, and at expiresAt the tainted pod is gone and its Deployment has a clean one.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, waitFor, type Operator } from "../support/kube.ts";
+import { allowAllPolicy, createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, waitFor, type Operator } from "../support/kube.ts";
 import { applySession, createWebDeployment, podJson, runningPods, sessionStatus, type PodRef } from "../support/workloads.ts";
 
 describe("walkthrough: apply, attach, expire", () => {
@@ -12,6 +12,7 @@ describe("walkthrough: apply, attach, expire", () => {
   beforeAll(() => {
     installCRDs();
     ns = createNamespace("walk");
+    allowAllPolicy(ns);
     operator = startOperator();
     createWebDeployment(ns);
     const pods = runningPods(ns, "web");
@@ -45,9 +46,9 @@ describe("walkthrough: apply, attach, expire", () => {
 
   it("shows Pod, Container, Phase, Expires and Age in kubectl get dbg", () => {
     const [header, row] = kubectlOk(["-n", ns, "get", "dbg"]).trim().split("\n");
-    expect(header?.split(/\s+/)).toEqual(["NAME", "POD", "CONTAINER", "PHASE", "EXPIRES", "AGE"]);
+    expect(header?.split(/\s+/)).toEqual(["NAME", "POD", "CONTAINER", "PHASE", "REQUESTER", "EXPIRES", "AGE"]);
     const cells = row!.split(/\s+/);
-    expect(cells.slice(0, 4)).toEqual(["debug-web", target.name, sessionStatus(ns, "debug-web").containerName, "Running"]);
+    expect(cells.slice(0, 5)).toEqual(["debug-web", target.name, sessionStatus(ns, "debug-web").containerName, "Running", "kubernetes-admin"]);
   });
 
   it("removes the pod at expiresAt; the Deployment's new pod is clean and the session Expired", async () => {

@@ -1,7 +1,7 @@
 // The real apiserver enforces the DebugSession schema: each invalid manifest is refused with a message
 // that names the field; kubectl explain reads the descriptions.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, installCRDs, kubectl, kubectlOk } from "../support/kube.ts";
+import { allowAllPolicy, createNamespace, deleteNamespace, installCRDs, kubectl, kubectlOk } from "../support/kube.ts";
 
 const session = (name: string, spec: string): string => `apiVersion: debugging.dev/v1alpha1
 kind: DebugSession
@@ -15,6 +15,7 @@ describe("DebugSession schema on the real apiserver", () => {
   beforeAll(() => {
     installCRDs();
     ns = createNamespace("crd");
+    allowAllPolicy(ns);
   });
   afterAll(() => deleteNamespace(ns));
 
@@ -65,9 +66,9 @@ describe("DebugSession schema on the real apiserver", () => {
     expect(kubectlOk(["explain", "dbg.status.containerState"])).toContain("ephemeralContainerStatuses");
   });
 
-  it("prints Pod, Container, Phase, Expires and Age columns", () => {
+  it("prints Pod, Container, Phase, Requester, Expires and Age columns", () => {
     const header = kubectlOk(["get", "dbg", "-n", ns]).split("\n")[0] ?? "";
-    expect(header.split(/\s+/).filter(Boolean)).toEqual(["NAME", "POD", "CONTAINER", "PHASE", "EXPIRES", "AGE"]);
+    expect(header.split(/\s+/).filter(Boolean)).toEqual(["NAME", "POD", "CONTAINER", "PHASE", "REQUESTER", "EXPIRES", "AGE"]);
   });
 
   it("lets only the status subresource change status", () => {

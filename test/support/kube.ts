@@ -1,6 +1,7 @@
 // Helpers for the suites that talk to a real cluster: kubectl, API clients, namespaces, waiting.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { inject } from "vitest";
@@ -91,9 +92,29 @@ export async function waitFor<T>(check: () => T | undefined | false | Promise<T 
   }
 }
 
+/** CRDs and the admission policies (what `make install` installs). */
 export function installCRDs(): void {
   kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${repoDir}/crds/`]);
-  kubectlOk(["wait", "--for=condition=Established", "crd/debugsessions.debugging.dev", "--timeout=60s"]);
+  kubectlOk(["wait", "--for=condition=Established", "crd/debugsessions.debugging.dev", "crd/debugpolicies.debugging.dev", "--timeout=60s"]);
+  kubectlOk(["apply", "--server-side", "--force-conflicts", "-k", `${repoDir}/config/admission`]);
+}
+
+/**
+ * A DebugPolicy named `default` that allows what the core suites ask for (the test image, any pod,
+ * the general profile). The suites run as cluster-admin, which may `use` any policy.
+ */
+export function allowAllPolicy(ns: string, extra = ""): void {
+  kubectlOk(["apply", "-n", ns, "-f", "-"], {
+    input: `apiVersion: debugging.dev/v1alpha1
+kind: DebugPolicy
+metadata: {name: default}
+spec:
+  targetSelector: {}
+  allowedImages: ["${testImage}", "busybox:*"]
+  maxTTL: 24h
+  maxSessionsPerPod: 10
+${extra}`,
+  });
 }
 
 export interface Operator {
@@ -103,9 +124,41 @@ export interface Operator {
   pid: number;
 }
 
-/** Starts the operator from source (Node 24 runs TypeScript directly) against the suite's cluster. */
+let operatorConfig: string | undefined;
+
+/**
+ * A kubeconfig holding a token of the operator's ServiceAccount, with exactly the shipped RBAC
+ * (config/rbac): the e2e suites run the operator with it, so a missing permission fails them.
+ */
+export function operatorKubeconfig(): string {
+  if (operatorConfig) return operatorConfig;
+  kubectl(["create", "namespace", "debugsession-system"]);
+  kubectlOk(["apply", "--server-side", "--force-conflicts", "-k", `${repoDir}/config/rbac`]);
+  const token = kubectlOk(["create", "token", "debugsession-operator", "-n", "debugsession-system", "--duration=6h"]).trim();
+  const server = kubectlOk(["config", "view", "--minify", "--raw", "-o", "jsonpath={.clusters[0].cluster.server}"]);
+  const ca = kubectlOk(["config", "view", "--minify", "--raw", "--flatten", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}"]);
+  const file = `${mkdtempSync(`${tmpdir()}/debugsession-operator-`)}/kubeconfig`;
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "${server}", certificate-authority-data: "${ca}"}}]
+users: [{name: operator, user: {token: "${token}"}}]
+contexts: [{name: c, context: {cluster: c, user: operator}}]
+current-context: c
+`,
+    { mode: 0o600 },
+  );
+  operatorConfig = file;
+  return file;
+}
+
+/**
+ * Starts the operator from source (Node 24 runs TypeScript directly) against the suite's cluster, as
+ * its ServiceAccount.
+ */
 export function startOperator(extraArgs: string[] = []): Operator {
-  const child = spawn(process.execPath, [`${repoDir}/src/main.ts`, "--kubeconfig", kubeconfigPath(), ...extraArgs], {
+  const child = spawn(process.execPath, [`${repoDir}/src/main.ts`, "--kubeconfig", operatorKubeconfig(), ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LOG_LEVEL: process.env.OPERATOR_LOG_LEVEL ?? "info" },
   });

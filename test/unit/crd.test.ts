@@ -120,7 +120,7 @@ describe("DebugSession schema", () => {
   });
 
   it("shows Pod, Container, Phase, Expires and Age in kubectl get", () => {
-    expect(version.additionalPrinterColumns?.map((c) => c.name)).toEqual(["Pod", "Container", "Phase", "Expires", "Age"]);
+    expect(version.additionalPrinterColumns?.map((c) => c.name)).toEqual(["Pod", "Container", "Phase", "Requester", "Expires", "Age"]);
   });
 
   it("has the short name dbg", () => {

@@ -12,7 +12,7 @@ import {
   type Phase,
 } from "../../src/api/types.ts";
 import { ephemeralContainerName } from "../../src/controller/container.ts";
-import { decide, type Action, type Plan } from "../../src/controller/decide.ts";
+import { decide as decideWithAccess, type AccessInput, type Action, type DecideInput, type Plan } from "../../src/controller/decide.ts";
 
 // ---- fixed clock and identities
 
@@ -30,6 +30,28 @@ const ago = (ms: number): Date => new Date(NOW.getTime() - ms);
 const iso = (d: Date): string => d.toISOString();
 
 // ---- builders
+
+/** A policy that allows everything these sessions ask for, and RBAC that lets the requester use it. */
+const ALLOW_ALL: AccessInput = {
+  policy: {
+    apiVersion: "debugging.dev/v1alpha1",
+    kind: "DebugPolicy",
+    metadata: { name: "default", namespace: "shop" },
+    spec: {
+      targetSelector: {},
+      allowedImages: ["**"],
+      allowedProfiles: ["general", "baseline", "restricted", "netadmin", "sysadmin"],
+      allowPrivileged: true,
+      maxTTL: "8760h",
+      maxSessionsPerPod: 100,
+    },
+  },
+  requesterMayUse: true,
+  otherSessionsOnPod: 0,
+};
+
+/** decide with access granted: the rules of access have their own tests in decide-access.test.ts. */
+const decide = (input: Omit<DecideInput, "access"> & { access?: AccessInput }): Plan => decideWithAccess({ access: ALLOW_ALL, ...input });
 
 interface SessionOpts {
   spec?: Partial<DebugSessionSpec>;
@@ -53,6 +75,7 @@ function session(o: SessionOpts = {}): DebugSession {
       generation: o.generation ?? 1,
       creationTimestamp: o.creationTimestamp ?? CREATED,
       finalizers: o.finalizers ?? [FINALIZER],
+      annotations: { "debugging.dev/requested-by": "alice", "debugging.dev/requested-by-groups": "team-a,system:authenticated" },
     },
     spec: { targetPod: POD_NAME, image: "busybox:1.36", ...o.spec },
   };

@@ -1,0 +1,45 @@
+// The operator's shipped RBAC is least privilege: asked as its ServiceAccount, the apiserver says it
+// cannot read Secrets, exec into pods or change pod specs (every e2e suite runs it with that RBAC).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createNamespace, deleteNamespace, installCRDs, kubectl, operatorKubeconfig } from "../support/kube.ts";
+import { createBarePod } from "../support/workloads.ts";
+
+const SA = "system:serviceaccount:debugsession-system:debugsession-operator";
+
+describe("the operator's RBAC", () => {
+  let ns: string;
+  beforeAll(() => {
+    installCRDs();
+    operatorKubeconfig();
+    ns = createNamespace("rbac");
+    createBarePod(ns, "web");
+  });
+  afterAll(() => deleteNamespace(ns));
+
+  it.each([
+    ["get", "secrets", "no"],
+    ["list", "secrets", "no"],
+    ["create", "pods/exec", "no"],
+    ["create", "pods/attach", "no"],
+    ["update", "pods", "no"],
+    ["create", "pods", "no"],
+    ["patch", "pods/ephemeralcontainers", "yes"],
+    ["update", "pods/ephemeralcontainers", "no"],
+    ["create", "pods/eviction", "yes"],
+    ["delete", "pods", "yes"],
+    ["patch", "debugsessions.debugging.dev/status", "yes"],
+    ["create", "debugpolicies.debugging.dev", "no"],
+  ])("can-i %s %s: %s", (verb, resource, answer) => {
+    // `kubectl auth can-i create pods/exec` would ask about a pod named "exec": subresources go apart.
+    const [res, sub] = resource.split("/");
+    const args = ["auth", "can-i", verb, res!, "-n", ns, "--as", SA, ...(sub ? [`--subresource=${sub}`] : [])];
+    expect(kubectl(args).stdout.trim()).toBe(answer);
+  });
+
+  it("may patch a pod's labels but not its spec", () => {
+    expect(kubectl(["-n", ns, "label", "pod", "web", "debugging.dev/session=x", "--as", SA]).code).toBe(0);
+    const spec = kubectl(["-n", ns, "patch", "pod", "web", "--type=merge", "-p", '{"spec":{"activeDeadlineSeconds":5}}', "--as", SA]);
+    expect(spec.code).not.toBe(0);
+    expect(spec.stderr).toContain("may change only a pod's labels and annotations");
+  });
+});

@@ -1,0 +1,58 @@
+// Pod Security admission also judges ephemeral containers. A namespace enforcing `baseline` and a
+// policy that allows `sysadmin`: the apiserver refuses the privileged debugger, the session shows the
+// apiserver's message as Failed, and the operator does not keep trying.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, testImage, waitFor, type Operator } from "../support/kube.ts";
+import { createBarePod, podJson, sessionStatus } from "../support/workloads.ts";
+
+describe("an injection Pod Security refuses", () => {
+  let ns: string;
+  let operator: Operator;
+  beforeAll(() => {
+    installCRDs();
+    ns = createNamespace("psa", { "pod-security.kubernetes.io/enforce": "baseline" });
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: `apiVersion: debugging.dev/v1alpha1
+kind: DebugPolicy
+metadata: {name: default}
+spec:
+  targetSelector: {}
+  allowedImages: ["${testImage}"]
+  allowedProfiles: [general, baseline, restricted, netadmin, sysadmin]
+  allowPrivileged: true
+`,
+    });
+    createBarePod(ns, "web");
+    operator = startOperator();
+  });
+  afterAll(async () => {
+    await operator?.stop();
+    deleteNamespace(ns);
+  });
+
+  it("fails with the apiserver's message and a bounded number of attempts", async () => {
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: `apiVersion: debugging.dev/v1alpha1
+kind: DebugSession
+metadata: {name: root}
+spec: {targetPod: web, image: "${testImage}", imagePullPolicy: IfNotPresent, profile: sysadmin, command: [sleep, "3600"]}
+`,
+    });
+    const failed = await waitFor(() => {
+      const s = sessionStatus(ns, "root");
+      return s.phase === "Failed" ? s : undefined;
+    }, 30_000, "phase Failed");
+    expect(failed.message).toMatch(/violates PodSecurity "baseline:latest": privileged/);
+    expect(failed.conditions?.find((c) => c.type === "Injected")).toMatchObject({ status: "False", reason: "InjectionRefused" });
+
+    // Give a retry loop every chance to show itself: the pod, the session and the policy all get
+    // events meanwhile, which enqueue the session again.
+    kubectlOk(["-n", ns, "label", "pod", "web", "poke=1"]);
+    kubectlOk(["-n", ns, "annotate", "debugpolicy", "default", "poke=1"]);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const attempts = operator.logs().split("\n").filter((l) => l.includes('"apiserver refused the debugger"')).length;
+    console.log(`injection attempts refused by the apiserver: ${attempts}`);
+    expect(attempts).toBe(1);
+    expect(podJson(ns, "web")!.spec.ephemeralContainers).toBeUndefined();
+  });
+});
