@@ -85,6 +85,8 @@ export interface Plan {
   ifInjectionRefused?: (message: string) => DebugSessionStatus;
 }
 
+const DEFAULT_TTL_MS = 30 * 60_000;
+
 /**
  * Millisecond TTL of a session: its own ttl, else the one its expiresAt already fixed, else the
  * policy's defaultTTL, else 30m; never more than the policy's maxTTL (a ttl raised without the
@@ -93,7 +95,7 @@ export interface Plan {
 export function ttlMs(session: DebugSession, policy?: DebugPolicy): number {
   const fixed = session.status?.injectedAt && session.status.expiresAt ? Date.parse(session.status.expiresAt) - Date.parse(session.status.injectedAt) : undefined;
   const own = session.spec.ttl !== undefined ? parseDuration(session.spec.ttl) : undefined;
-  const ttl = own ?? fixed ?? parseDuration(policy?.spec.defaultTTL ?? DEFAULT_TTL) ?? (parseDuration(DEFAULT_TTL));
+  const ttl = own ?? fixed ?? parseDuration(policy?.spec.defaultTTL ?? DEFAULT_TTL) ?? DEFAULT_TTL_MS;
   const max = policy?.spec.maxTTL !== undefined ? parseDuration(policy.spec.maxTTL) : undefined;
   return max !== undefined ? Math.min(ttl, max) : ttl;
 }
