@@ -14,6 +14,7 @@ run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 cleanup() {
   say "Cleaning up"
   [[ -n $operator_pid ]] && kill -TERM "$operator_pid" 2>/dev/null && wait "$operator_pid" 2>/dev/null
+  rm -f "${OPERATOR_KUBECONFIG:-}"
   if [[ $cluster_started == 1 ]]; then
     hack/cluster-down.sh
   else
@@ -32,12 +33,24 @@ if [[ -z ${KUBECONFIG:-} ]]; then
 fi
 export KUBECONFIG
 
-say "Installing the DebugSession CRD"
-run kubectl apply --server-side -f crds/
-kubectl wait --for=condition=Established crd/debugsessions.debugging.dev --timeout=60s >/dev/null
+say "Installing the CRDs and the admission policies (make install)"
+run make -s install
+
+say "Giving the operator its ServiceAccount and least-privilege RBAC (config/rbac), and running it with that token"
+kubectl create namespace debugsession-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl apply --server-side -k config/rbac >/dev/null
+OPERATOR_KUBECONFIG=$(mktemp /tmp/debugsession-operator-demo.XXXXXX.kubeconfig)
+cat >"$OPERATOR_KUBECONFIG" <<KCFG
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')", certificate-authority-data: "$(kubectl config view --minify --raw --flatten -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')"}}]
+users: [{name: operator, user: {token: "$(kubectl -n debugsession-system create token debugsession-operator --duration=1h)"}}]
+contexts: [{name: c, context: {cluster: c, user: operator}}]
+current-context: c
+KCFG
 
 say "Starting the operator (logs in $OPERATOR_LOG)"
-node_modules/.bin/node src/main.ts >"$OPERATOR_LOG" 2>&1 &
+node_modules/.bin/node src/main.ts --kubeconfig "$OPERATOR_KUBECONFIG" >"$OPERATOR_LOG" 2>&1 &
 operator_pid=$!
 sleep 2
 kill -0 "$operator_pid" 2>/dev/null || { cat "$OPERATOR_LOG"; die "the operator did not start"; }
@@ -49,6 +62,10 @@ run kubectl -n "$NS" create deployment web --image=busybox:local -- httpd -f -p 
 kubectl -n "$NS" patch deployment web --type=json -p '[{"op":"add","path":"/spec/template/spec/terminationGracePeriodSeconds","value":1},{"op":"add","path":"/spec/template/spec/containers/0/imagePullPolicy","value":"IfNotPresent"}]' >/dev/null
 kubectl -n "$NS" rollout status deployment/web --timeout=120s
 POD=$(kubectl -n "$NS" get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
+
+say "What may be debugged in namespace $NS: a DebugPolicy (who may use it is RBAC; we are cluster-admin)"
+cat config/samples/debugpolicy.yaml
+run kubectl -n "$NS" apply -f config/samples/debugpolicy.yaml
 POD_UID=$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.metadata.uid}')
 run kubectl -n "$NS" get pods -o wide
 
@@ -78,6 +95,7 @@ for _ in $(seq 1 60); do
 done
 run kubectl -n "$NS" wait --for=condition=Ready debugsession/debug-web --timeout=60s
 run kubectl -n "$NS" get dbg
+echo "requested by: $(kubectl -n "$NS" get dbg debug-web -o jsonpath='{.status.requestedBy.username}') (stamped at admission; nobody can forge it)"
 
 CONTAINER=$(kubectl -n "$NS" get dbg debug-web -o jsonpath='{.status.containerName}')
 say "How to attach (status.attachCommand):"

@@ -185,7 +185,8 @@ export function debugSessionCRD(): Record<string, unknown> {
             { name: "Container", type: "string", jsonPath: ".status.containerName" },
             { name: "Phase", type: "string", jsonPath: ".status.phase" },
             { name: "Requester", type: "string", jsonPath: ".status.requestedBy.username" },
-            { name: "Expires", type: "date", jsonPath: ".status.expiresAt" },
+            // A date column would print "<invalid>" for a time in the future: show the timestamp itself.
+            { name: "Expires", type: "string", jsonPath: ".status.expiresAt" },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],
           schema: {
