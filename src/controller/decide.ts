@@ -61,7 +61,7 @@ export function requester(session: DebugSession): RequestedBy | undefined {
   const a = session.metadata.annotations;
   const username = a?.[REQUESTER_ANNOTATION];
   if (!username) return undefined;
-  const groups = (a[REQUESTER_GROUPS_ANNOTATION] ?? "").split(",").filter(Boolean);
+  const groups = (a[REQUESTER_GROUPS_ANNOTATION] ?? "").split(",").map((g) => g.trim()).filter(Boolean);
   return groups.length ? { username, groups } : { username };
 }
 
@@ -96,7 +96,8 @@ export function ttlMs(session: DebugSession, policy?: DebugPolicy): number {
   const fixed = session.status?.injectedAt && session.status.expiresAt ? Date.parse(session.status.expiresAt) - Date.parse(session.status.injectedAt) : undefined;
   const own = session.spec.ttl !== undefined ? parseDuration(session.spec.ttl) : undefined;
   const ttl = own ?? fixed ?? parseDuration(policy?.spec.defaultTTL ?? DEFAULT_TTL) ?? DEFAULT_TTL_MS;
-  const max = policy?.spec.maxTTL !== undefined ? parseDuration(policy.spec.maxTTL) : undefined;
+  // Without its policy, a session keeps the deadline it had: nothing is left to allow a longer one.
+  const max = policy?.spec.maxTTL !== undefined ? parseDuration(policy.spec.maxTTL) : policy === undefined ? fixed : undefined;
   return max !== undefined ? Math.min(ttl, max) : ttl;
 }
 
@@ -200,12 +201,32 @@ export function decide(input: DecideInput): Plan {
     actions: [...transitionEvents(plan.status.phase!, type, reason, plan.status.message ?? ""), ...plan.actions],
   });
   const dropFinalizer: Action[] = hasFinalizer ? [{ kind: "removeFinalizer" }] : [];
+  const denied = (denial: { reason: string; message: string }): Plan => {
+    const plan = withEvents(
+      {
+        status: build("Failed", denial.message, [
+          { type: "Injected", status: "False", reason: denial.reason, message: denial.message },
+          { type: "Ready", status: "False", reason: denial.reason, message: "denied; nothing was written to any pod" },
+        ]),
+        actions: dropFinalizer,
+        // Policies and roles change: look again, rarely.
+        requeueAfterMs: opts.maxRecheckMs,
+      },
+      "Warning",
+      denial.reason,
+    );
+    // A denied session is still an ended one for ttlSecondsAfterFinished.
+    const after = session.spec.ttlSecondsAfterFinished;
+    const endedAt = plan.status.endedAt ? Date.parse(plan.status.endedAt) : now.getTime();
+    if (after !== undefined && endedAt + after * 1000 <= now.getTime()) plan.actions.push({ kind: "deleteSession" });
+    return plan;
+  };
 
   // ---- ended sessions stay for audit, unless ttlSecondsAfterFinished says otherwise.
   // A Failed session is tried again only when its spec changed (a longer ttl); an Expired one whose
   // pod still stands falls through so the removal is retried.
   const holdsLivePod = tainted && !podDeleting;
-  const deniedBefore = old.phase === "Failed" && DENIAL_REASONS.has(old.conditions?.find((c) => c.type === "Injected")?.reason ?? "");
+  const deniedBefore = old.phase === "Failed" && DENIAL_REASONS.has(injectedReason(old) ?? "");
   if (old.phase && TERMINAL.has(old.phase) && !holdsLivePod && !deniedBefore) {
     if (old.phase !== "Failed" || old.observedGeneration === generation) {
       return finished(session, old, now, dropFinalizer);
@@ -216,21 +237,7 @@ export function decide(input: DecideInput): Plan {
   if (!reservedUID) {
     const recheck = recheckDelay(session, now, opts);
     const denial = deny(session, pod, access, requestedBy);
-    if (denial) {
-      return withEvents(
-        {
-          status: build("Failed", denial.message, [
-            { type: "Injected", status: "False", reason: denial.reason, message: denial.message },
-            { type: "Ready", status: "False", reason: denial.reason, message: "denied; nothing was written to any pod" },
-          ]),
-          actions: dropFinalizer,
-          // Policies and roles change: look again, rarely.
-          requeueAfterMs: opts.maxRecheckMs,
-        },
-        "Warning",
-        denial.reason,
-      );
-    }
+    if (denial) return denied(denial);
     if (!pod) {
       return withEvents(
         {
@@ -335,8 +342,11 @@ export function decide(input: DecideInput): Plan {
 
   // ---- reserved pod, but our container is not in it.
   if (!tainted) {
-    const refused = old.phase === "Failed" && old.observedGeneration === generation;
+    const refused = old.phase === "Failed" && old.observedGeneration === generation && injectedReason(old) === "InjectionRefused";
     if (refused) return finished(session, old, now, dropFinalizer);
+    // A retried injection is judged again: the policy or the requester's role may have changed.
+    const denial = expired || podDeleting ? undefined : deny(session, pod, access, requestedBy);
+    if (denial) return denied(denial);
     if (expired || podDeleting) {
       const message = expired ? "the TTL ran out before the debugger could be injected" : `pod ${podName} is being deleted`;
       return withEvents(
@@ -468,6 +478,10 @@ export function decide(input: DecideInput): Plan {
     };
   }
   return withEvents(plan, eventType, reason);
+}
+
+function injectedReason(status: DebugSessionStatus): string | undefined {
+  return status.conditions?.find((c) => c.type === "Injected")?.reason;
 }
 
 function findReason(status: DebugSessionStatus): string | undefined {

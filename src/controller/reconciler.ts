@@ -178,7 +178,7 @@ export class Reconciler {
 
   /**
    * What decide needs to judge access. RBAC is asked (SubjectAccessReview for the recorded requester)
-   * only while nothing has been injected: that is the only time the answer can change what happens.
+   * only while the debugger is not running yet: that is the only time the answer changes anything.
    */
   private async access(session: DebugSession): Promise<AccessInput> {
     const ns = session.metadata.namespace!;
@@ -193,7 +193,10 @@ export class Reconciler {
     }
     const who = requester(session);
     let requesterMayUse: boolean | undefined;
-    if (who && policy && !session.status?.targetPodUID) {
+    // Asked until the debugger runs: a retried injection is judged again.
+    const phase = session.status?.phase;
+    const beforeInjection = phase === undefined || phase === "Pending" || phase === "Injecting" || phase === "Failed";
+    if (who && policy && beforeInjection) {
       const review = await this.opts.authz.createSubjectAccessReview({
         body: {
           apiVersion: "authorization.k8s.io/v1",

@@ -454,11 +454,9 @@ describe("decide access: a denial is looked at again, a refusal is not", () => {
     expect(sessionEvents(plan)).toEqual([expect.objectContaining({ type: "Warning", reason: "PolicyUseForbidden" })]);
   });
 
-  // KNOWN BUG in decide.ts (see the report): the re-evaluation reserves the pod and recurses with
-  // the old Failed status, whose observedGeneration equals the generation, so the `refused` branch
-  // (meant for InjectionRefused) ends it and the session stays Failed forever. `it.fails` keeps the
-  // file green; drop `.fails` once decide injects here.
-  it.fails.each(denials)("a session denied before ($name) injects once the policy or role is fixed, same generation", ({ opts, denied, reason }) => {
+  // Regression: the re-evaluation used to reserve the pod and then end in the branch meant for an
+  // InjectionRefused session with an unchanged generation, leaving it Failed forever.
+  it.each(denials)("a session denied before ($name) injects once the policy or role is fixed, same generation", ({ opts, denied, reason }) => {
     const status = deniedStatus(opts, denied, reason);
     const plan = decide({ session: session({ ...opts, status, finalizers: [] }), pod: pod(), access: access(), now: NOW });
     expect(plan.status.phase).toBe("Injecting");
@@ -629,9 +627,8 @@ describe("decide access: not consulted once the debugger is in the pod", () => {
     expect(at.actions.find((a) => a.kind === "removePod")).toMatchObject({ podUID: POD_UID, how: "Evict" });
   });
 
-  // KNOWN GAP in decide.ts (see the report): the inject retry for a reserved pod that does not carry
-  // the debugger yet skips deny(), though AccessInput says access is "checked before every injection".
-  it.fails("a reserved but not yet injected session does not inject after RBAC was revoked", () => {
+  // Regression: the retry of an injection into a reserved pod is judged again, like the first one.
+  it("a reserved but not yet injected session does not inject after RBAC was revoked", () => {
     const s = session({ status: { phase: "Injecting", targetPodUID: POD_UID, injectedAt: iso(ago(MIN)), observedGeneration: 1 } });
     const plan = decide({ session: s, pod: pod(), access: access({ policy: undefined, requesterMayUse: false }), now: NOW });
     expect(kinds(plan)).not.toContain("inject");
