@@ -158,7 +158,9 @@ current-context: c
  * its ServiceAccount.
  */
 export function startOperator(extraArgs: string[] = []): Operator {
-  const child = spawn(process.execPath, [`${repoDir}/src/main.ts`, "--kubeconfig", operatorKubeconfig(), ...extraArgs], {
+  // An ephemeral port for /metrics and the probes, so several operators can run side by side.
+  const args = ["--kubeconfig", operatorKubeconfig(), "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=0", ...extraArgs];
+  const child = spawn(process.execPath, [`${repoDir}/src/main.ts`, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LOG_LEVEL: process.env.OPERATOR_LOG_LEVEL ?? "info" },
   });

@@ -1,0 +1,80 @@
+// Leader election on a real Lease: one leader at a time, a released Lease is taken over at once, a
+// dead leader's Lease after leaseDuration.
+import { CoordinationV1Api, V1MicroTime } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LeaderElector } from "../../src/runtime/leader.ts";
+import { clients, createNamespace, deleteNamespace, waitFor } from "../support/kube.ts";
+
+describe("LeaderElector on a real Lease", () => {
+  let ns: string;
+  let api: CoordinationV1Api;
+  const log = pino({ level: "silent" });
+  const electors: LeaderElector[] = [];
+  beforeAll(() => {
+    ns = createNamespace("lease");
+    api = clients().kc.makeApiClient(CoordinationV1Api);
+  });
+  afterAll(async () => {
+    await Promise.all(electors.map((e) => e.stop()));
+    deleteNamespace(ns);
+  });
+
+  const candidate = (identity: string, events: string[], name = "op") => {
+    const e = new LeaderElector({
+      api,
+      namespace: ns,
+      name,
+      identity,
+      log,
+      leaseDurationMs: 3_000,
+      renewDeadlineMs: 2_000,
+      retryPeriodMs: 300,
+      onStartedLeading: () => events.push(`${identity} leads`),
+      onStoppedLeading: () => events.push(`${identity} lost`),
+    });
+    electors.push(e);
+    void e.run();
+    return e;
+  };
+
+  it("elects exactly one leader and hands over at once on release", async () => {
+    const events: string[] = [];
+    const a = candidate("a", events);
+    await waitFor(() => a.isLeader(), 10_000, "a to lead");
+    const b = candidate("b", events);
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(b.isLeader()).toBe(false);
+    const lease = await api.readNamespacedLease({ name: "op", namespace: ns });
+    expect(lease.spec?.holderIdentity).toBe("a");
+    expect(lease.spec?.leaseDurationSeconds).toBe(3);
+
+    const released = Date.now();
+    await a.stop();
+    await waitFor(() => b.isLeader(), 10_000, "b to take over");
+    console.log(`takeover after release: ${Date.now() - released} ms`);
+    expect(Date.now() - released).toBeLessThan(3_000);
+    const after = await api.readNamespacedLease({ name: "op", namespace: ns });
+    expect(after.spec?.holderIdentity).toBe("b");
+    expect(after.spec?.leaseTransitions).toBe(0);
+    expect(events).toEqual(["a leads", "b leads"]);
+  });
+
+  it("takes over a Lease whose holder stopped renewing, after its leaseDuration", async () => {
+    // A holder that vanished without releasing: a Lease renewed once, long ago as far as we know.
+    await api.createNamespacedLease({
+      namespace: ns,
+      body: { metadata: { name: "stale" }, spec: { holderIdentity: "ghost", leaseDurationSeconds: 2, renewTime: new V1MicroTime() } },
+    });
+    const events: string[] = [];
+    const started = Date.now();
+    const c = candidate("c", events, "stale");
+    await waitFor(() => c.isLeader(), 10_000, "c to take over the stale lease");
+    const waited = Date.now() - started;
+    console.log(`takeover of a stale lease: ${waited} ms`);
+    expect(waited).toBeGreaterThanOrEqual(2_000);
+    const lease = await api.readNamespacedLease({ name: "stale", namespace: ns });
+    expect(lease.spec?.holderIdentity).toBe("c");
+    expect(lease.spec?.leaseTransitions).toBe(1);
+  });
+});
