@@ -60,7 +60,7 @@ render() {
   } > "$work/kustomization.yaml"
   # config/crd references the generated CRDs in crds/, outside the kustomization tree.
   "$KUBECTL" kustomize --load-restrictor=LoadRestrictionsNone "$work" > "$work/all.yaml"
-  sed 's/^ *//' "$work/all.yaml" | grep -xF "image: $ref" >/dev/null || die "the rendered Deployment does not use $ref (see $work/all.yaml)"
+  sed 's/^ *//' "$work/all.yaml" | grep -xF "image: $ref" >/dev/null || die "the rendered Deployment does not use $ref (render with --render-only --image $ref to look)"
   ! grep -q 'local-placeholder' "$work/all.yaml" || die "the rendered manifests still hold the placeholder tag"
 }
 

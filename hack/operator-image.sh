@@ -132,7 +132,7 @@ build_base() {
     cp -L "$lib" "$root$lib"
     # The licence of the Debian package each library comes from travels with it (merged /usr:
     # dpkg knows a file under the path its package ships it, /lib/... or /usr/lib/...).
-    pkg=$( { dpkg -S "$lib" || dpkg -S "$(readlink -f "$lib")"; } 2>/dev/null | head -n1 | cut -d: -f1) || pkg=""
+    pkg=$( { dpkg -S "$lib" || dpkg -S "$(readlink -f "$lib")"; } 2>/dev/null | awk -F: 'NR == 1 { print $1 }') || pkg=""
     if [[ -n $pkg && -f /usr/share/doc/$pkg/copyright ]]; then
       mkdir -p "$root/usr/share/doc/$pkg"
       cp /usr/share/doc/"$pkg"/copyright "$root/usr/share/doc/$pkg/copyright"
@@ -205,12 +205,12 @@ import_image() {
       "skipping the import. The image is built: $ARCHIVE"
     return 0
   fi
-  if "${CTR[@]}" images ls -q | grep -qxF "$REF"; then
+  if "${CTR[@]}" images ls -q | grep -xF "$REF" >/dev/null; then
     log "$REF is already in containerd (k8s.io)"
     return 0
   fi
   "${CTR[@]}" images import --base-name "$IMAGE_NAME" "$ARCHIVE" >&2
-  "${CTR[@]}" images ls -q | grep -qxF "$REF" || die "importing $ARCHIVE did not yield $REF"
+  "${CTR[@]}" images ls -q | grep -xF "$REF" >/dev/null || die "importing $ARCHIVE did not yield $REF"
   log "imported $REF into containerd (k8s.io)"
 }
 
