@@ -85,3 +85,34 @@ run: build ## Runs the operator in the foreground against KUBECONFIG
 .PHONY: demo
 demo: deps ## End-to-end walkthrough on a throwaway local cluster
 	hack/demo.sh
+
+# ---- shipping the operator (Dockerfile, config/; see config/default/kustomization.yaml)
+KUSTOMIZE_RENDER = kubectl kustomize
+IMG ?=
+
+.PHONY: image
+image: ## Builds the operator image with Docker: make image IMG=registry/debugsession-operator:tag
+	@[[ -n "$(IMG)" ]] || { echo "usage: make image IMG=registry/debugsession-operator:tag"; exit 1; }
+	docker build -t "$(IMG)" .
+
+.PHONY: deploy-local
+deploy-local: deps ## Builds the image offline, imports it into the local cluster and deploys the operator there
+	hack/deploy-local.sh
+
+.PHONY: deploy
+deploy: ## Deploys CRDs, RBAC, admission policies and the operator (IMG=registry/debugsession-operator:tag) to KUBECONFIG's cluster
+	@[[ -n "$(IMG)" && "$(IMG)" != *:latest ]] || { echo "usage: make deploy IMG=registry/debugsession-operator:tag (an explicit tag or digest, not latest)"; exit 1; }
+	@set -euo pipefail; out=$$(mktemp); trap 'rm -f "$$out"' EXIT; \
+	$(KUSTOMIZE_RENDER) config/default | sed 's|^\( *image:\) debugsession-operator:dev$$|\1 $(IMG)|' > "$$out"; \
+	grep -E '^ *image: $(IMG)$$' "$$out" >/dev/null || { echo "could not set the image $(IMG) in the rendered manifests"; exit 1; }; \
+	kubectl apply --server-side -f "$$out"
+	kubectl -n debugsession-system rollout status deployment/debugsession-operator --timeout=180s
+
+.PHONY: undeploy
+undeploy: ## Removes what deploy/deploy-local installed; deletes every DebugSession first (and so their tainted pods)
+	@if kubectl get crd debugsessions.debugging.dev >/dev/null 2>&1; then \
+	  echo "deleting all DebugSessions while the operator still runs (its finalizer removes their tainted pods)"; \
+	  kubectl delete debugsessions.debugging.dev --all --all-namespaces --timeout=120s || { \
+	    echo "some DebugSessions were not finalized within 120s (is the operator running?); nothing else was removed"; exit 1; }; \
+	fi
+	set -o pipefail; $(KUSTOMIZE_RENDER) config/default | kubectl delete --ignore-not-found -f -

@@ -20,6 +20,9 @@ setup_network() {
   fi
   # Forwarding inside the node's namespace only (pods -> node -> host); the host's setting is untouched.
   in_node sysctl -qw net.ipv4.ip_forward=1
+  # The host (and the apiserver on it) reaches pod IPs through the node: `kubectl get --raw
+  # .../pods/NAME:PORT/proxy/...` and tests that talk to pods. Gone with the veth on cluster-down.
+  ip route replace "$POD_CIDR" via "$NODE_IP" dev "$VETH_HOST"
 }
 
 # ---- certificates: one CA, a serving cert for the apiserver and kubelet, client certs per identity.

@@ -43,6 +43,7 @@ umask 022
 export LC_ALL=C   # stable sort order for the content hash
 
 # ---- preconditions
+[[ $(id -u) == 0 ]] || die "needs root, as the local cluster does (umoci keeps file owners; the smoke test uses chroot)"
 command -v umoci >/dev/null || die "umoci is missing: apt-get install -y umoci (make cluster-up installs it too)"
 [[ -e "$REPO_DIR/node_modules/node/bin/node" ]] || die "node_modules/node is missing: run 'make deps'"
 NODE_BIN=$(readlink -f "$REPO_DIR/node_modules/node/bin/node")
@@ -101,7 +102,6 @@ mkdir -p "$IMAGES_DIR"
 # libraries resolve, and with the app, every production module resolves (--help imports them all).
 smoke_test() {
   local root=$1; shift
-  if [[ $(id -u) != 0 ]]; then log "not root: skipping the chroot smoke test"; return 0; fi
   local chroot_bin; chroot_bin=$(command -v chroot) || { log "no chroot: skipping the smoke test"; return 0; }
   env -i NODE_ENV=production HOME=/home/nonroot PATH=/usr/local/bin \
     "$chroot_bin" --userspec=65532:65532 "$root" "$@" >/dev/null \
