@@ -26,6 +26,8 @@ if [[ -z ${KUBECONFIG:-} ]]; then
   fi
   eval "$(hack/cluster-env.sh)"
   export KUBECONFIG
+  # Suites that need this very cluster (deploy-local imports an image into its containerd).
+  export E2E_LOCAL_CLUSTER=1
 fi
 
 reports+=(test-results/cluster.json)
