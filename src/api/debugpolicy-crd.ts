@@ -1,7 +1,7 @@
 // The DebugPolicy CustomResourceDefinition: what a DebugSession in the same namespace may do.
 // Who may use a policy is plain RBAC (verb `use` on debugpolicies), not part of this schema.
 import { DURATION_PATTERN } from "./debugsession-crd.ts";
-import { arr, bool, int, obj, str, stringMap, type Schema } from "./schema.ts";
+import { arr, bool, int, namespacedCRD, obj, str, stringMap, type Schema } from "./schema.ts";
 import {
   DEFAULT_ALLOWED_PROFILES,
   DEFAULT_MAX_SESSIONS_PER_POD,
@@ -139,46 +139,21 @@ const spec: Schema = obj(
 );
 
 export function debugPolicyCRD(): Record<string, unknown> {
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `${POLICY_PLURAL}.${GROUP}` },
-    spec: {
-      group: GROUP,
-      names: {
-        kind: POLICY_KIND,
-        listKind: `${POLICY_KIND}List`,
-        plural: POLICY_PLURAL,
-        singular: "debugpolicy",
-        shortNames: ["dbgpol"],
-        categories: ["debugging"],
-      },
-      scope: "Namespaced",
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          additionalPrinterColumns: [
-            { name: "Max TTL", type: "string", jsonPath: ".spec.maxTTL" },
-            { name: "Privileged", type: "boolean", jsonPath: ".spec.allowPrivileged" },
-            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
-          ],
-          schema: {
-            openAPIV3Schema: obj(
-              "What DebugSessions in this namespace may do: which pods, images, profiles, privileges, volumes and TTLs. " +
+  return namespacedCRD({
+    group: GROUP,
+    version: VERSION,
+    kind: POLICY_KIND,
+    plural: POLICY_PLURAL,
+    singular: "debugpolicy",
+    shortNames: ["dbgpol"],
+    description:
+      "What DebugSessions in this namespace may do: which pods, images, profiles, privileges, volumes and TTLs. " +
                 "A session names its policy in spec.policy; who may use a policy is RBAC (verb `use` on debugpolicies).",
-              {
-                apiVersion: str("APIVersion of this object.", { maxLength: 64 }),
-                kind: str("Kind of this object.", { maxLength: 64 }),
-                metadata: { type: "object" },
-                spec,
-              },
-              { required: ["spec"] },
-            ),
-          },
-        },
-      ],
-    },
-  };
+    printerColumns: [
+      { name: "Max TTL", type: "string", jsonPath: ".spec.maxTTL" },
+      { name: "Privileged", type: "boolean", jsonPath: ".spec.allowPrivileged" },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+    ],
+    spec,
+  });
 }

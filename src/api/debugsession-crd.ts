@@ -1,7 +1,7 @@
 // The DebugSession CustomResourceDefinition: the one source crds/ is generated from
 // (`make generate`; a unit test fails when the checked-in file differs).
 import { envVar, securityContext, volumeMount } from "./core-schemas.ts";
-import { arr, bool, int, obj, str, type Schema, type Validation } from "./schema.ts";
+import { arr, bool, int, namespacedCRD, obj, str, type Schema, type Validation } from "./schema.ts";
 import { DEFAULT_EXPIRY_ACTION, DEFAULT_POLICY, DEFAULT_PROFILE, GROUP, SESSION_KIND, SESSION_PLURAL, VERSION } from "./types.ts";
 
 /** Go-style duration, as CEL's duration() and Kubernetes accept it ("90s", "30m", "1h30m"). */
@@ -159,52 +159,26 @@ const status: Schema = obj("Written only by the operator.", {
 });
 
 export function debugSessionCRD(): Record<string, unknown> {
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `${SESSION_PLURAL}.${GROUP}` },
-    spec: {
-      group: GROUP,
-      names: {
-        kind: SESSION_KIND,
-        listKind: `${SESSION_KIND}List`,
-        plural: SESSION_PLURAL,
-        singular: "debugsession",
-        shortNames: ["dbg"],
-        categories: ["debugging"],
-      },
-      scope: "Namespaced",
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: "Pod", type: "string", jsonPath: ".spec.targetPod" },
-            { name: "Container", type: "string", jsonPath: ".status.containerName" },
-            { name: "Phase", type: "string", jsonPath: ".status.phase" },
-            { name: "Requester", type: "string", jsonPath: ".status.requestedBy.username" },
-            // A date column would print "<invalid>" for a time in the future: show the timestamp itself.
-            { name: "Expires", type: "string", jsonPath: ".status.expiresAt" },
-            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
-          ],
-          schema: {
-            openAPIV3Schema: obj(
-              "A time-limited ephemeral debug container in one pod. When the TTL runs out the pod is removed, " +
-                "since an ephemeral container can never be taken out of a pod.",
-              {
-                apiVersion: str("APIVersion of this object.", { maxLength: 64 }),
-                kind: str("Kind of this object.", { maxLength: 64 }),
-                metadata: { type: "object" },
-                spec,
-                status,
-              },
-              { required: ["spec"] },
-            ),
-          },
-        },
-      ],
-    },
-  };
+  return namespacedCRD({
+    group: GROUP,
+    version: VERSION,
+    kind: SESSION_KIND,
+    plural: SESSION_PLURAL,
+    singular: "debugsession",
+    shortNames: ["dbg"],
+    description:
+      "A time-limited ephemeral debug container in one pod. When the TTL runs out the pod is removed, " +
+      "since an ephemeral container can never be taken out of a pod.",
+    printerColumns: [
+      { name: "Pod", type: "string", jsonPath: ".spec.targetPod" },
+      { name: "Container", type: "string", jsonPath: ".status.containerName" },
+      { name: "Phase", type: "string", jsonPath: ".status.phase" },
+      { name: "Requester", type: "string", jsonPath: ".status.requestedBy.username" },
+      // A date column would print "<invalid>" for a time in the future: show the timestamp itself.
+      { name: "Expires", type: "string", jsonPath: ".status.expiresAt" },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+    ],
+    spec,
+    status,
+  });
 }

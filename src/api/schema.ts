@@ -75,3 +75,58 @@ export const stringMap = (description: string, maxProperties = 64): Schema => ({
   additionalProperties: { type: "string", maxLength: 1024 },
   maxProperties,
 });
+
+export interface PrinterColumn {
+  name: string;
+  type: "string" | "date" | "boolean" | "integer";
+  jsonPath: string;
+}
+
+export interface CRDSource {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  description: string;
+  printerColumns: PrinterColumn[];
+  spec: Schema;
+  status?: Schema;
+}
+
+/** A namespaced, single-version CustomResourceDefinition with a structural schema. */
+export function namespacedCRD(c: CRDSource): Record<string, unknown> {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${c.plural}.${c.group}` },
+    spec: {
+      group: c.group,
+      names: { kind: c.kind, listKind: `${c.kind}List`, plural: c.plural, singular: c.singular, shortNames: c.shortNames, categories: ["debugging"] },
+      scope: "Namespaced",
+      versions: [
+        {
+          name: c.version,
+          served: true,
+          storage: true,
+          ...(c.status ? { subresources: { status: {} } } : {}),
+          additionalPrinterColumns: c.printerColumns,
+          schema: {
+            openAPIV3Schema: obj(
+              c.description,
+              {
+                apiVersion: str("APIVersion of this object.", { maxLength: 64 }),
+                kind: str("Kind of this object.", { maxLength: 64 }),
+                metadata: { type: "object" },
+                spec: c.spec,
+                ...(c.status ? { status: c.status } : {}),
+              },
+              { required: ["spec"] },
+            ),
+          },
+        },
+      ],
+    },
+  };
+}

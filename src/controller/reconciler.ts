@@ -49,12 +49,7 @@ export class Reconciler {
       kubeConfig: opts.kubeConfig,
       log: opts.log,
       watchPath: `/apis/${GROUP}/${VERSION}/${SESSION_PLURAL}`,
-      list: async () => {
-        const list = (await opts.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: SESSION_PLURAL })) as ListResult<DebugSession> & {
-          metadata?: { resourceVersion?: string };
-        };
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
-      },
+      list: () => listCustom<DebugSession>(opts.custom, SESSION_PLURAL),
       onEvent: (type, session, old) => this.onSession(type, session, old),
       onRestart: restart("debugsessions"),
     });
@@ -76,12 +71,7 @@ export class Reconciler {
       kubeConfig: opts.kubeConfig,
       log: opts.log,
       watchPath: `/apis/${GROUP}/${VERSION}/${POLICY_PLURAL}`,
-      list: async () => {
-        const list = (await opts.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: POLICY_PLURAL })) as ListResult<DebugPolicy> & {
-          metadata?: { resourceVersion?: string };
-        };
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
-      },
+      list: () => listCustom<DebugPolicy>(opts.custom, POLICY_PLURAL),
       // A changed policy may allow (or deny) sessions waiting in its namespace.
       onEvent: (_type, policy) => this.onPolicy(policy),
       onRestart: restart("debugpolicies"),
@@ -233,4 +223,10 @@ export class Reconciler {
       throw err;
     }
   }
+}
+
+/** A LIST of one of our kinds across namespaces (client-node returns custom objects untyped). */
+async function listCustom<T>(custom: CustomObjectsApi, plural: string): Promise<ListResult<T>> {
+  const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: T[]; metadata?: { resourceVersion?: string } };
+  return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
 }
