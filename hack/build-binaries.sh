@@ -6,6 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KUBE_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
+# The machines keep Go in /usr/local/go; a login shell has it on PATH, a bare environment may not.
+command -v go >/dev/null || [[ ! -x /usr/local/go/bin/go ]] || export PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null || die "go is not installed; it is needed to build the Kubernetes binaries (see README)"
 
 # k8s.io/kubernetes cannot be built with `go install pkg@version`: its go.mod points the staging
