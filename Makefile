@@ -69,14 +69,14 @@ test-unit: deps ## Unit tests only
 # ---- operator
 .PHONY: install
 install: ## Installs the CRDs and the admission policies into the cluster KUBECONFIG points at
-	kubectl apply --server-side -f crds/
+	kubectl apply --server-side -k crds/
 	kubectl wait --for=condition=Established crd/debugsessions.debugging.dev crd/debugpolicies.debugging.dev --timeout=60s
 	kubectl apply --server-side -k config/admission
 
 .PHONY: uninstall
 uninstall: ## Removes the admission policies and the CRDs (and with them every DebugSession and DebugPolicy)
 	kubectl delete --ignore-not-found -k config/admission
-	kubectl delete --ignore-not-found -f crds/
+	kubectl delete --ignore-not-found -k crds/
 
 .PHONY: run
 run: build ## Runs the operator in the foreground against KUBECONFIG

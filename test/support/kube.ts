@@ -94,7 +94,7 @@ export async function waitFor<T>(check: () => T | undefined | false | Promise<T 
 
 /** CRDs and the admission policies (what `make install` installs). */
 export function installCRDs(): void {
-  kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", `${repoDir}/crds/`]);
+  kubectlOk(["apply", "--server-side", "--force-conflicts", "-k", `${repoDir}/crds`]);
   kubectlOk(["wait", "--for=condition=Established", "crd/debugsessions.debugging.dev", "crd/debugpolicies.debugging.dev", "--timeout=60s"]);
   kubectlOk(["apply", "--server-side", "--force-conflicts", "-k", `${repoDir}/config/admission`]);
 }
