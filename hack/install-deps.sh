@@ -24,6 +24,8 @@ for bin in "${!NEEDED[@]}"; do
   if [[ $bin == /* ]]; then [[ -e $bin ]] && continue; else command -v "$bin" >/dev/null 2>&1 && continue; fi
   missing+=("${NEEDED[$bin]}")
 done
+# The images need the static busybox (a dynamic one cannot run alone in a container); the
+# machine may have the dynamic `busybox` package at /bin/busybox instead.
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 
 if ((${#missing[@]})); then
