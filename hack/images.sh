@@ -43,9 +43,18 @@ build_image() {
 import_image() {
   local name=$1 base=$2 tag=$3
   if "${CTR[@]}" images ls -q | grep -qx "$base:$tag"; then return 0; fi
-  "${CTR[@]}" images import --base-name "$base" "$IMAGE_DIR/$name.tar" >/dev/null
-  "${CTR[@]}" images ls -q | grep -qx "$base:$tag" || die "importing $name did not yield $base:$tag"
-  log "imported $base:$tag"
+  # Right after containerd starts an import can come back without the image (seen once in a
+  # demo run); a second try has always worked.
+  local attempt out=""
+  for attempt in 1 2 3; do
+    out=$("${CTR[@]}" images import --base-name "$base" "$IMAGE_DIR/$name.tar" 2>&1) || true
+    if "${CTR[@]}" images ls -q | grep -qx "$base:$tag"; then
+      log "imported $base:$tag"
+      return 0
+    fi
+    sleep "$attempt"
+  done
+  die "importing $name did not yield $base:$tag; ctr said: $out"
 }
 
 build_image busybox local sh
