@@ -70,7 +70,7 @@ POD_UID=$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.metadata.uid}')
 run kubectl -n "$NS" get pods -o wide
 
 say "Asking for a debugger in $POD for one minute"
-cat <<YAML | tee /dev/stderr | kubectl -n "$NS" apply -f -
+SESSION_YAML=$(cat <<YAML
 apiVersion: debugging.dev/v1alpha1
 kind: DebugSession
 metadata:
@@ -86,6 +86,9 @@ spec:
   ttl: 1m
   reason: "demo: why is web slow?"
 YAML
+)
+echo "$SESSION_YAML"
+kubectl -n "$NS" apply -f - <<<"$SESSION_YAML"
 
 say "Watching the session go Running"
 for _ in $(seq 1 60); do
