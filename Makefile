@@ -116,3 +116,8 @@ undeploy: ## Removes what deploy/deploy-local installed; deletes every DebugSess
 	    echo "some DebugSessions were not finalized within 120s (is the operator running?); nothing else was removed"; exit 1; }; \
 	fi
 	set -o pipefail; $(KUSTOMIZE_RENDER) config/default | kubectl delete --ignore-not-found -f -
+
+# ---- benchmarks (bench/; never part of make test)
+.PHONY: bench
+bench: deps ## Runs the benchmarks; results in bench/out/results.json
+	hack/bench.sh

@@ -37,17 +37,7 @@ say "Installing the CRDs and the admission policies (make install)"
 run make -s install
 
 say "Giving the operator its ServiceAccount and least-privilege RBAC (config/rbac), and running it with that token"
-kubectl create namespace debugsession-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-kubectl apply --server-side -k config/rbac >/dev/null
-OPERATOR_KUBECONFIG=$(mktemp /tmp/debugsession-operator-demo.XXXXXX.kubeconfig)
-cat >"$OPERATOR_KUBECONFIG" <<KCFG
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')", certificate-authority-data: "$(kubectl config view --minify --raw --flatten -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')"}}]
-users: [{name: operator, user: {token: "$(kubectl -n debugsession-system create token debugsession-operator --duration=1h)"}}]
-contexts: [{name: c, context: {cluster: c, user: operator}}]
-current-context: c
-KCFG
+OPERATOR_KUBECONFIG=$(hack/operator-kubeconfig.sh)
 
 say "Starting the operator (logs in $OPERATOR_LOG)"
 node_modules/.bin/node src/main.ts --kubeconfig "$OPERATOR_KUBECONFIG" >"$OPERATOR_LOG" 2>&1 &
