@@ -1,6 +1,6 @@
 // decide's access rules: who asked, which DebugPolicy, whether RBAC lets them use it, what the policy
 // allows, and how long the debugger may stay. Pure: no cluster, a fixed clock.
-import type { V1ContainerState, V1ContainerStatus, V1Pod, V1Volume } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -12,11 +12,9 @@ import {
   type Condition,
   type DebugPolicy,
   type DebugPolicySpec,
-  type DebugSession,
   type DebugSessionSpec,
   type DebugSessionStatus,
 } from "../../src/api/types.ts";
-import { ephemeralContainerName } from "../../src/controller/container.ts";
 import {
   DEFAULT_DECIDE_OPTIONS,
   DENIAL_REASONS,
@@ -27,59 +25,27 @@ import {
   type Action,
   type Plan,
 } from "../../src/controller/decide.ts";
+import {
+  CNAME,
+  MIN,
+  NOW,
+  NS,
+  POD_UID,
+  SESSION_NAME,
+  STAMP,
+  after,
+  ago,
+  ecStatus,
+  iso,
+  pod,
+  running,
+  session,
+  type SessionOpts,
+} from "./fixtures.ts";
 
-// ---- fixed clock and identities
-
-const NOW = new Date("2026-01-01T00:10:00Z");
-const CREATED = new Date("2026-01-01T00:00:00Z");
-const MIN = 60_000;
 const HOUR = 60 * MIN;
-const NS = "shop";
-const SESSION_NAME = "debug-web";
-const SESSION_UID = "3c7f1f0e-5a43-4d6b-9a4e-1f2d3c4b5a69";
-const POD_NAME = "web-0";
-const POD_UID = "pod-uid-original";
-
-const ago = (ms: number): Date => new Date(NOW.getTime() - ms);
-const after = (ms: number): Date => new Date(NOW.getTime() + ms);
-const iso = (d: Date): string => d.toISOString();
 
 // ---- builders
-
-const STAMP: Record<string, string> = {
-  [REQUESTER_ANNOTATION]: "alice",
-  [REQUESTER_GROUPS_ANNOTATION]: "team-a,system:authenticated",
-};
-
-interface SessionOpts {
-  spec?: Partial<DebugSessionSpec>;
-  status?: DebugSessionStatus;
-  generation?: number;
-  finalizers?: string[];
-  /** The admission stamp; defaults to alice in team-a and system:authenticated. */
-  annotations?: Record<string, string>;
-}
-
-function session(o: SessionOpts = {}): DebugSession {
-  const s: DebugSession = {
-    apiVersion: "debugging.dev/v1alpha1",
-    kind: "DebugSession",
-    metadata: {
-      name: SESSION_NAME,
-      namespace: NS,
-      uid: SESSION_UID,
-      generation: o.generation ?? 1,
-      creationTimestamp: CREATED,
-      finalizers: o.finalizers ?? [FINALIZER],
-      annotations: o.annotations ?? { ...STAMP },
-    },
-    spec: { targetPod: POD_NAME, image: "busybox:1.36", ...o.spec },
-  };
-  if (o.status) s.status = o.status;
-  return s;
-}
-
-const CNAME = ephemeralContainerName(session());
 
 /** A policy that allows what the default session asks for, with room to override any field. */
 function policy(spec: Partial<DebugPolicySpec> = {}, name = "default"): DebugPolicy {
@@ -96,36 +62,11 @@ function access(o: Partial<AccessInput> = {}): AccessInput {
   return { policy: policy(), requesterMayUse: true, otherSessionsOnPod: 0, ...o };
 }
 
-interface PodOpts {
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  volumes?: V1Volume[];
-  ephemeralContainers?: string[];
-  ephemeralContainerStatuses?: V1ContainerStatus[];
-}
-
-function pod(o: PodOpts = {}): V1Pod {
-  const p: V1Pod = {
-    metadata: { name: POD_NAME, namespace: NS, uid: POD_UID },
-    spec: {
-      containers: [{ name: "app", image: "shop:1" }],
-      ephemeralContainers: (o.ephemeralContainers ?? []).map((name) => ({ name, image: "busybox:1.36" })),
-    },
-    status: { phase: "Running", ephemeralContainerStatuses: o.ephemeralContainerStatuses ?? [] },
-  };
-  if (o.labels) p.metadata!.labels = o.labels;
-  if (o.annotations) p.metadata!.annotations = o.annotations;
-  if (o.volumes) p.spec!.volumes = o.volumes;
-  return p;
-}
-
-const running = (startedAt: Date = ago(MIN)): V1ContainerState => ({ running: { startedAt } });
-
 /** A pod that already carries this session's debugger, running, with its marks. */
 function taintedPod(): V1Pod {
   return pod({
     ephemeralContainers: [CNAME],
-    ephemeralContainerStatuses: [{ name: CNAME, image: "busybox:1.36", imageID: "", ready: false, restartCount: 0, state: running() }],
+    ephemeralContainerStatuses: [ecStatus(running())],
     labels: { app: "web", [SESSION_LABEL]: SESSION_NAME },
     annotations: { [SESSION_ANNOTATION]: SESSION_NAME },
   });

@@ -1,4 +1,4 @@
-import type { V1ContainerState, V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import type { V1ContainerState, V1Pod } from "@kubernetes/client-node";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -7,27 +7,32 @@ import {
   SESSION_LABEL,
   type Condition,
   type DebugSession,
-  type DebugSessionSpec,
   type DebugSessionStatus,
   type Phase,
 } from "../../src/api/types.ts";
-import { ephemeralContainerName } from "../../src/controller/container.ts";
 import { decide as decideWithAccess, type AccessInput, type Action, type DecideInput, type Plan } from "../../src/controller/decide.ts";
+import {
+  CNAME,
+  CREATED,
+  MIN,
+  NOW,
+  POD_NAME,
+  POD_UID,
+  SESSION_NAME,
+  ago,
+  ecStatus,
+  iso,
+  pod,
+  running,
+  session,
+  terminated,
+  waiting,
+  type PodOpts,
+  type SessionOpts,
+} from "./fixtures.ts";
 
-// ---- fixed clock and identities
-
-const NOW = new Date("2026-01-01T00:10:00Z");
-const CREATED = new Date("2026-01-01T00:00:00Z");
-const MIN = 60_000;
 const TTL_30M = 30 * MIN;
-const SESSION_NAME = "debug-web";
-const SESSION_UID = "3c7f1f0e-5a43-4d6b-9a4e-1f2d3c4b5a69";
-const POD_NAME = "web-0";
-const POD_UID = "pod-uid-original";
 const NEW_POD_UID = "pod-uid-replacement";
-
-const ago = (ms: number): Date => new Date(NOW.getTime() - ms);
-const iso = (d: Date): string => d.toISOString();
 
 // ---- builders
 
@@ -52,75 +57,6 @@ const ALLOW_ALL: AccessInput = {
 
 /** decide with access granted: the rules of access have their own tests in decide-access.test.ts. */
 const decide = (input: Omit<DecideInput, "access"> & { access?: AccessInput }): Plan => decideWithAccess({ access: ALLOW_ALL, ...input });
-
-interface SessionOpts {
-  spec?: Partial<DebugSessionSpec>;
-  status?: DebugSessionStatus;
-  generation?: number;
-  finalizers?: string[];
-  deletionTimestamp?: Date;
-  creationTimestamp?: Date;
-  name?: string;
-  uid?: string;
-}
-
-function session(o: SessionOpts = {}): DebugSession {
-  const s: DebugSession = {
-    apiVersion: "debugging.dev/v1alpha1",
-    kind: "DebugSession",
-    metadata: {
-      name: o.name ?? SESSION_NAME,
-      namespace: "shop",
-      uid: o.uid ?? SESSION_UID,
-      generation: o.generation ?? 1,
-      creationTimestamp: o.creationTimestamp ?? CREATED,
-      finalizers: o.finalizers ?? [FINALIZER],
-      annotations: { "debugging.dev/requested-by": "alice", "debugging.dev/requested-by-groups": "team-a,system:authenticated" },
-    },
-    spec: { targetPod: POD_NAME, image: "busybox:1.36", ...o.spec },
-  };
-  if (o.deletionTimestamp) s.metadata.deletionTimestamp = o.deletionTimestamp;
-  if (o.status) s.status = o.status;
-  return s;
-}
-
-/** The debugger's name for the default session. */
-const CNAME = ephemeralContainerName(session());
-
-interface PodOpts {
-  uid?: string;
-  phase?: string;
-  containers?: string[];
-  ephemeralContainers?: string[];
-  ephemeralContainerStatuses?: V1ContainerStatus[];
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  deletionTimestamp?: Date;
-}
-
-function pod(o: PodOpts = {}): V1Pod {
-  const p: V1Pod = {
-    metadata: { name: POD_NAME, namespace: "shop", uid: o.uid ?? POD_UID },
-    spec: {
-      containers: (o.containers ?? ["app"]).map((name) => ({ name, image: "shop:1" })),
-      ephemeralContainers: (o.ephemeralContainers ?? []).map((name) => ({ name, image: "busybox:1.36" })),
-    },
-    status: { phase: o.phase ?? "Running", ephemeralContainerStatuses: o.ephemeralContainerStatuses ?? [] },
-  };
-  if (o.labels) p.metadata!.labels = o.labels;
-  if (o.annotations) p.metadata!.annotations = o.annotations;
-  if (o.deletionTimestamp) p.metadata!.deletionTimestamp = o.deletionTimestamp;
-  return p;
-}
-
-function ecStatus(state: V1ContainerState, name = CNAME): V1ContainerStatus {
-  return { name, image: "busybox:1.36", imageID: "", ready: false, restartCount: 0, state };
-}
-const running = (startedAt: Date = ago(MIN)): V1ContainerState => ({ running: { startedAt } });
-const waiting = (reason: string, message?: string): V1ContainerState => ({ waiting: { reason, message } });
-const terminated = (exitCode: number, reason = "Error"): V1ContainerState => ({
-  terminated: { exitCode, reason, startedAt: ago(3 * MIN), finishedAt: ago(MIN) },
-});
 
 /** A pod that already carries this session's debugger (and its marks), in the given state. */
 function taintedPod(state?: V1ContainerState, o: PodOpts = {}): V1Pod {
