@@ -1,7 +1,7 @@
 // Flags and environment -> wire everything. `node dist/main.js --help` lists the flags.
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { parseDuration } from "./api/duration.ts";
 import { DEFAULT_DECIDE_OPTIONS } from "./controller/decide.ts";
 import { Reconciler } from "./controller/reconciler.ts";
@@ -9,6 +9,7 @@ import { HealthState } from "./observability/health.ts";
 import { createLogger } from "./observability/logger.ts";
 import { Metrics, countBy } from "./observability/metrics.ts";
 import { startServer, type ObservabilityServer } from "./observability/server.ts";
+import { PooledKubeConfig } from "./runtime/kubeconfig.ts";
 import { LeaderElector } from "./runtime/leader.ts";
 import { WorkQueue } from "./runtime/workqueue.ts";
 
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   const metricsAddr = address(values["metrics-bind-address"] ?? env.METRICS_BIND_ADDRESS ?? ":8080");
   const healthAddr = address(values["health-probe-bind-address"] ?? env.HEALTH_PROBE_BIND_ADDRESS ?? ":8081");
 
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   const kubeconfig = values.kubeconfig ?? env.KUBECONFIG;
   if (kubeconfig) kc.loadFromFile(kubeconfig);
   else kc.loadFromDefault();
