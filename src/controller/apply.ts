@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { FINALIZER, GROUP, SESSION_ANNOTATION, SESSION_LABEL, SESSION_PLURAL, VERSION, type DebugSession, type DebugSessionStatus } from "../api/types.ts";
 import { apiMessage, isConflict, isNotFound, statusCode } from "../runtime/errors.ts";
 import type { Action, Plan } from "./decide.ts";
+import { EventRecorder } from "./events.ts";
 import { statusPatch } from "./status-diff.ts";
 
 export interface Clients {
@@ -20,6 +21,7 @@ export interface Clients {
 
 export interface ApplyHooks {
   onInjected?(session: DebugSession): void;
+  onEventDropped?(): void;
   onPodRemoved?(session: DebugSession, how: "Evict" | "Delete", lagMs: number | undefined): void;
 }
 
@@ -32,11 +34,20 @@ export class Applier {
   private readonly clients: Clients;
   private readonly hooks: ApplyHooks;
   private readonly now: () => Date;
+  /** Events go out in the background, in order (see events.ts). */
+  readonly events: EventRecorder;
 
-  constructor(clients: Clients, hooks: ApplyHooks = {}, now: () => Date = () => new Date()) {
+  constructor(clients: Clients, log: Logger, hooks: ApplyHooks = {}, now: () => Date = () => new Date()) {
     this.clients = clients;
     this.hooks = hooks;
     this.now = now;
+    this.events = new EventRecorder({
+      send: async (namespace, body) => {
+        await clients.core.createNamespacedEvent({ namespace, body });
+      },
+      log,
+      onDropped: () => hooks.onEventDropped?.(),
+    });
   }
 
   async apply(plan: Plan, session: DebugSession, log: Logger): Promise<void> {
@@ -44,18 +55,14 @@ export class Applier {
     const name = session.metadata.name!;
     let resourceVersion = session.metadata.resourceVersion;
 
+    // The finalizer comes before anything is done to a pod, so a deletion cannot outrun the cleanup.
     if (plan.actions.some((a) => a.kind === "addFinalizer")) {
       resourceVersion = await this.addFinalizer(session, resourceVersion);
     }
-    const patch = statusPatch(session.status, plan.status);
-    if (patch) {
-      resourceVersion = await this.writeStatus(ns, name, patch, resourceVersion);
-      log.debug({ phase: plan.status.phase }, "status written");
-    }
+    // The pod writes come before the status that reports them: a status never claims what did not
+    // happen, and a crash in between leaves our container in the pod for the next pass to adopt.
     for (const action of plan.actions) {
       switch (action.kind) {
-        case "addFinalizer":
-          break;
         case "inject":
           try {
             await this.inject(ns, action);
@@ -68,10 +75,10 @@ export class Applier {
             if ((code === 403 || code === 422 || code === 400) && plan.ifInjectionRefused) {
               const message = apiMessage(err);
               log.warn({ pod: action.pod, code, reason: message }, "apiserver refused the debugger");
-              const refused = plan.ifInjectionRefused(message);
-              const p = statusPatch(plan.status, refused);
+              // plan.status was never written: the refusal is compared with what the session shows.
+              const p = statusPatch(session.status, plan.ifInjectionRefused(message));
               if (p) await this.writeStatus(ns, name, p, resourceVersion);
-              await this.event(session, "session", "Warning", "InjectionRefused", message, log);
+              this.event(session, "session", "Warning", "InjectionRefused", message);
               return;
             }
             throw err;
@@ -81,8 +88,28 @@ export class Applier {
           await this.markPod(ns, action);
           break;
         case "removePod":
-          await this.removePod(ns, action, session, log);
+          try {
+            await this.removePod(ns, action, session, log);
+          } catch (err) {
+            // A disruption budget refused the eviction: say so, then retry with backoff.
+            if (statusCode(err) === 429 && plan.ifRemovalRefused) {
+              const p = statusPatch(session.status, plan.ifRemovalRefused(apiMessage(err)));
+              if (p) await this.writeStatus(ns, name, p, resourceVersion);
+            }
+            throw err;
+          }
           break;
+        default:
+          break;
+      }
+    }
+    const patch = statusPatch(session.status, plan.status);
+    if (patch) {
+      await this.writeStatus(ns, name, patch, resourceVersion);
+      log.debug({ phase: plan.status.phase }, "status written");
+    }
+    for (const action of plan.actions) {
+      switch (action.kind) {
         case "removeFinalizer":
           await this.removeFinalizer(session);
           break;
@@ -93,7 +120,10 @@ export class Applier {
           log.info({}, "deleted finished session (ttlSecondsAfterFinished)");
           break;
         case "event":
-          await this.event(session, action.on, action.type, action.reason, action.message, log);
+          this.event(session, action.on, action.type, action.reason, action.message);
+          break;
+        default:
+          // addFinalizer and the pod writes were carried out above.
           break;
       }
     }
@@ -186,34 +216,26 @@ export class Applier {
     log.info({ pod: a.pod, how: a.how, lagMs: lag }, "removed tainted pod");
   }
 
-  private async event(session: DebugSession, on: "session" | "pod", type: string, reason: string, message: string, log: Logger): Promise<void> {
+  private event(session: DebugSession, on: "session" | "pod", type: string, reason: string, message: string): void {
     const ns = session.metadata.namespace!;
     const involved =
       on === "session"
         ? { apiVersion: `${GROUP}/${VERSION}`, kind: "DebugSession", name: session.metadata.name, namespace: ns, uid: session.metadata.uid }
         : { apiVersion: "v1", kind: "Pod", name: session.spec.targetPod, namespace: ns, uid: session.status?.targetPodUID };
     const now = this.now();
-    try {
-      await this.clients.core.createNamespacedEvent({
-        namespace: ns,
-        body: {
-          metadata: { generateName: `${involved.name ?? "debugsession"}.`, namespace: ns },
-          involvedObject: involved,
-          type,
-          reason,
-          message: message.slice(0, 1024),
-          source: { component: FIELD_MANAGER },
-          reportingComponent: FIELD_MANAGER,
-          reportingInstance: FIELD_MANAGER,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
-    } catch (err) {
-      // Events are best effort: losing one must not fail or repeat the reconcile.
-      log.warn({ reason, err: apiMessage(err) }, "could not record event");
-    }
+    this.events.record(ns, {
+      metadata: { generateName: `${involved.name ?? "debugsession"}.`, namespace: ns },
+      involvedObject: involved,
+      type,
+      reason,
+      message: message.slice(0, 1024),
+      source: { component: FIELD_MANAGER },
+      reportingComponent: FIELD_MANAGER,
+      reportingInstance: FIELD_MANAGER,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    });
   }
 }
 

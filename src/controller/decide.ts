@@ -17,7 +17,7 @@ import {
   type Phase,
   type RequestedBy,
 } from "../api/types.ts";
-import { setConditions, type ConditionInput } from "./conditions.ts";
+import { findCondition, setConditions, type ConditionInput } from "./conditions.ts";
 import { attachCommand, ephemeralContainer, ephemeralContainerName } from "./container.ts";
 
 export interface DecideOptions {
@@ -75,14 +75,22 @@ export type Action =
   | { kind: "event"; on: "session" | "pod"; type: "Normal" | "Warning"; reason: string; message: string };
 
 export interface Plan {
-  /** The status the session should have; apply writes it only when it differs from the current one. */
+  /**
+   * The status the session should have; apply writes it only when it differs from the current one,
+   * and only after the pod writes of the plan succeeded, so it never reports what did not happen.
+   */
   status: DebugSessionStatus;
-  /** Carried out in order, after the status write; the first failure stops the rest and retries. */
+  /**
+   * Carried out as addFinalizer, then the pod writes (inject, markPod, removePod) in order, then the
+   * status write, then the rest in order; the first failure stops the rest and retries.
+   */
   actions: Action[];
   /** Come back at this delay (the exact expiry instant, or a bounded re-check); undefined: wait for events. */
   requeueAfterMs?: number;
-  /** The status to write when the apiserver refuses the injection (admission, Pod Security): no retry. */
+  /** The status to write instead when the apiserver refuses the injection (admission, Pod Security): no retry. */
   ifInjectionRefused?: (message: string) => DebugSessionStatus;
+  /** The status to write instead when a disruption budget refuses the eviction (429): the removal is retried. */
+  ifRemovalRefused?: (message: string) => DebugSessionStatus;
 }
 
 const DEFAULT_TTL_MS = 30 * 60_000;
@@ -134,6 +142,22 @@ function strip<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+const STARTING_REASONS: ReadonlySet<string> = new Set(["ContainerCreating", "PodInitializing"]);
+
+/**
+ * While the debugger is only being created, the session shows the status the injection wrote
+ * rather than the kubelet's first reports, so the pass after the injection has nothing to write.
+ */
+function isStarting(state: ContainerStateMirror | undefined): boolean {
+  return state === undefined || (state.state === "waiting" && (state.reason === undefined || STARTING_REASONS.has(state.reason)));
+}
+
+/** When the debugger started, if the kubelet reported it: the deadline of an adopted debugger counts from there. */
+function containerStartedAt(pod: V1Pod, name: string): string | undefined {
+  const st = pod.status?.ephemeralContainerStatuses?.find((s) => s.name === name)?.state;
+  return iso(st?.running?.startedAt ?? st?.terminated?.startedAt);
+}
+
 const TERMINAL: ReadonlySet<Phase> = new Set(["Expired", "Failed", "Terminated"]);
 
 export function decide(input: DecideInput): Plan {
@@ -146,22 +170,30 @@ export function decide(input: DecideInput): Plan {
   const name = ephemeralContainerName(session);
   const reservedUID = old.targetPodUID;
   const podUID = pod?.metadata?.uid;
-  const podIsOurs = pod !== undefined && reservedUID !== undefined && podUID === reservedUID;
-  const ourContainer = podIsOurs ? pod.spec?.ephemeralContainers?.find((c) => c.name === name) : undefined;
-  const tainted = ourContainer !== undefined;
+  const ourContainer = pod?.spec?.ephemeralContainers?.find((c) => c.name === name);
+  // The inject patch tests the pod's UID, so only the pod we looked at can carry our container: without
+  // targetPodUID in status (the write after the injection did not happen), the container says the pod is ours.
+  const podIsOurs = pod !== undefined && (reservedUID !== undefined ? podUID === reservedUID : ourContainer !== undefined);
+  const tainted = podIsOurs && ourContainer !== undefined;
   const podDeleting = pod?.metadata?.deletionTimestamp !== undefined && pod?.metadata?.deletionTimestamp !== null;
 
-  // ---- the session is being deleted: remove the pod it tainted, then let it go.
+  // ---- the session is being deleted: remove the pod it tainted, then let it go. The finalizer is
+  // removed here and nowhere else.
   if (meta.deletionTimestamp) {
     const actions: Action[] = [];
     if (pod && tainted && !podDeleting) {
       actions.push(
-        { kind: "removePod", pod: pod.metadata!.name!, podUID: reservedUID!, how: "Delete" },
+        { kind: "removePod", pod: pod.metadata!.name!, podUID: podUID!, how: "Delete" },
         podEvent("Normal", "DebugSessionDeleted", `debug session ${meta.name} was deleted; removing the pod it tainted`),
       );
     }
     if (hasFinalizer) actions.push({ kind: "removeFinalizer" });
     return { status: old, actions };
+  }
+
+  // ---- the pod was removed at expiry: nothing is left to do or to report, whatever the pod does now.
+  if (old.phase === "Expired" && findCondition(old.conditions, "Expired")?.reason === "PodRemoved") {
+    return finished(session, old, now);
   }
 
   const expiresAtMs = old.injectedAt ? Date.parse(old.injectedAt) + ttlMs(session, access.policy) : undefined;
@@ -200,7 +232,6 @@ export function decide(input: DecideInput): Plan {
     ...plan,
     actions: [...transitionEvents(plan.status.phase!, type, reason, plan.status.message ?? ""), ...plan.actions],
   });
-  const dropFinalizer: Action[] = hasFinalizer ? [{ kind: "removeFinalizer" }] : [];
   const denied = (denial: { reason: string; message: string }): Plan => {
     const plan = withEvents(
       {
@@ -208,7 +239,7 @@ export function decide(input: DecideInput): Plan {
           { type: "Injected", status: "False", reason: denial.reason, message: denial.message },
           { type: "Ready", status: "False", reason: denial.reason, message: "denied; nothing was written to any pod" },
         ]),
-        actions: dropFinalizer,
+        actions: [],
         // Policies and roles change: look again, rarely.
         requeueAfterMs: opts.maxRecheckMs,
       },
@@ -224,17 +255,25 @@ export function decide(input: DecideInput): Plan {
 
   // ---- ended sessions stay for audit, unless ttlSecondsAfterFinished says otherwise.
   // A Failed session is tried again only when its spec changed (a longer ttl); an Expired one whose
-  // pod still stands falls through so the removal is retried.
+  // pod still stands falls through so the removal is retried, and one whose removal was pending when
+  // the pod went away falls through to record that.
   const holdsLivePod = tainted && !podDeleting;
   const deniedBefore = old.phase === "Failed" && DENIAL_REASONS.has(injectedReason(old) ?? "");
-  if (old.phase && TERMINAL.has(old.phase) && !holdsLivePod && !deniedBefore) {
+  const removalPending = old.phase === "Expired" && findCondition(old.conditions, "Expired")?.status === "True";
+  if (old.phase && TERMINAL.has(old.phase) && !holdsLivePod && !deniedBefore && !removalPending) {
     if (old.phase !== "Failed" || old.observedGeneration === generation) {
-      return finished(session, old, now, dropFinalizer);
+      return finished(session, old, now);
     }
   }
 
   // ---- not injected yet (nothing reserved): may the requester have this debugger, and where?
   if (!reservedUID) {
+    // Injected, but the status write after it did not happen: adopt the debugger rather than add a
+    // second one, its deadline counted from its start when the kubelet reported one.
+    if (pod && tainted) {
+      const injectedAt = containerStartedAt(pod, name) ?? now.toISOString();
+      return decide({ ...input, options: opts, session: { ...session, status: { ...old, targetPodUID: podUID!, injectedAt } } });
+    }
     const recheck = recheckDelay(session, now, opts);
     const denial = deny(session, pod, access, requestedBy);
     if (denial) return denied(denial);
@@ -260,7 +299,7 @@ export function decide(input: DecideInput): Plan {
             { type: "Injected", status: "False", reason: "TargetPodFinished", message: `pod phase is ${podPhase}` },
             { type: "Ready", status: "False", reason: "TargetPodFinished", message: "no debugger" },
           ]),
-          actions: dropFinalizer,
+          actions: [],
         },
         "Warning",
         "TargetPodFinished",
@@ -289,18 +328,18 @@ export function decide(input: DecideInput): Plan {
             { type: "Injected", status: "False", reason: "TargetContainerNotFound", message: `containers: ${pod.spec?.containers.map((c) => c.name).join(", ")}` },
             { type: "Ready", status: "False", reason: "TargetContainerNotFound", message: "no debugger" },
           ]),
-          actions: dropFinalizer,
+          actions: [],
         },
         "Warning",
         "TargetContainerNotFound",
       );
     }
-    // Reserve: record the pod's UID and the injection time before touching the pod, so a crash
-    // after the injection still knows the deadline and never injects into a replacement pod.
-    const injectedAt = now.toISOString();
-    const reserved: DebugSession = { ...session, status: { ...old, targetPodUID: podUID!, injectedAt } };
-    const next = decide({ session: reserved, pod, now, access, options: opts });
-    return { ...next, actions: [...(hasFinalizer ? [] : [{ kind: "addFinalizer" } as const]), ...next.actions.filter((a) => a.kind !== "addFinalizer")] };
+    // Decided as if the pod's UID and the injection time were already in status: the plan injects and
+    // then writes the status the session has after the injection, in one write. Nothing is written
+    // before the injection: its UID test keeps a replacement pod untouched, and a crash before the
+    // status write leaves our container in the pod, which the next pass adopts.
+    const reserved: DebugSession = { ...session, status: { ...old, targetPodUID: podUID!, injectedAt: now.toISOString() } };
+    return decide({ ...input, options: opts, session: reserved });
   }
 
   // ---- reserved, but the pod is gone or is another pod now: never touch it.
@@ -314,7 +353,7 @@ export function decide(input: DecideInput): Plan {
             { type: "Ready", status: "False", reason: "PodRemoved", message: "the pod was removed" },
             { type: "Expired", status: "True", reason: "PodRemoved", message: `expired at ${base.expiresAt}` },
           ], { containerState: old.containerState }),
-          actions: dropFinalizer,
+          actions: [],
         },
         "Normal",
         "PodRemoved",
@@ -330,20 +369,29 @@ export function decide(input: DecideInput): Plan {
           { type: "Injected", status: "False", reason, message },
           { type: "Ready", status: "False", reason, message },
         ], { containerState: old.containerState }),
-        actions: dropFinalizer,
+        actions: [],
       },
       "Warning",
       reason,
     );
   }
 
-  const containerState = mirrorContainerState(pod, name);
+  const observed = mirrorContainerState(pod, name);
+  const containerState = isStarting(observed) ? undefined : observed;
   const podName = pod.metadata!.name!;
+  const finalizer: Action[] = hasFinalizer ? [] : [{ kind: "addFinalizer" }];
+  const injected: ConditionInput = { type: "Injected", status: "True", reason: "Injected", message: `ephemeral container ${name} is in pod ${podName}` };
+  // The status right after the injection, and for as long as the kubelet is only creating the container.
+  const starting = (): DebugSessionStatus =>
+    build("Injecting", "debugger is waiting: ContainerCreating", [
+      injected,
+      { type: "Ready", status: "False", reason: "ContainerCreating", message: "waiting to start" },
+    ]);
 
   // ---- reserved pod, but our container is not in it.
   if (!tainted) {
     const refused = old.phase === "Failed" && old.observedGeneration === generation && injectedReason(old) === "InjectionRefused";
-    if (refused) return finished(session, old, now, dropFinalizer);
+    if (refused) return finished(session, old, now);
     // A retried injection is judged again: the policy or the requester's role may have changed.
     const denial = expired || podDeleting ? undefined : deny(session, pod, access, requestedBy);
     if (denial) return denied(denial);
@@ -355,21 +403,17 @@ export function decide(input: DecideInput): Plan {
             { type: "Injected", status: "False", reason: expired ? "NotInjected" : "TargetPodGone", message },
             { type: "Ready", status: "False", reason: "NotInjected", message: "no debugger" },
           ]),
-          actions: dropFinalizer,
+          actions: [],
         },
         "Warning",
         expired ? "NotInjected" : "TargetPodGone",
       );
     }
     const container = ephemeralContainer(session);
-    const injecting = build("Injecting", `injecting debugger ${name} into pod ${podName}`, [
-      { type: "Injected", status: "False", reason: "Injecting", message: "adding the ephemeral container" },
-      { type: "Ready", status: "False", reason: "Injecting", message: "not running yet" },
-    ]);
     return {
-      status: injecting,
+      status: starting(),
       actions: [
-        ...(hasFinalizer ? [] : [{ kind: "addFinalizer" } as const]),
+        ...finalizer,
         { kind: "inject", pod: podName, podUID: reservedUID, container, appendToList: (pod.spec?.ephemeralContainers?.length ?? 0) > 0 },
         ...markPod(pod, session),
         podEvent(
@@ -378,7 +422,7 @@ export function decide(input: DecideInput): Plan {
           `debug session ${meta.name} (requested by ${requestedBy?.username ?? "unknown"}${session.spec.reason ? `, reason: ${session.spec.reason}` : ""}) ` +
             `added ephemeral container ${name} (image ${container.image}); the pod will be removed at ${base.expiresAt}`,
         ),
-        ...transitionEvents("Injecting", "Normal", "Injecting", injecting.message ?? ""),
+        sessionEvent("Normal", "Injected", `injected debugger ${name} into pod ${podName}; the pod will be removed at ${base.expiresAt}`),
       ],
       requeueAfterMs: untilExpiry,
       ifInjectionRefused: (message) =>
@@ -390,37 +434,42 @@ export function decide(input: DecideInput): Plan {
   }
 
   // ---- the pod carries our debugger.
-  const injected: ConditionInput = { type: "Injected", status: "True", reason: "Injected", message: `ephemeral container ${name} is in pod ${podName}` };
   if (expired) {
+    // The container state stays as it was before expiry: the dying container is not reported.
+    const removed = (message: string): DebugSessionStatus =>
+      build("Expired", message, [
+        injected,
+        { type: "Ready", status: "False", reason: "PodRemoved", message: "the pod was removed" },
+        { type: "Expired", status: "True", reason: "PodRemoved", message: `expired at ${base.expiresAt}` },
+      ], { containerState: old.containerState });
     if (podDeleting) {
-      return withEvents(
-        {
-          status: build("Expired", `the TTL ran out; pod ${podName} is being removed`, [
-            injected,
-            { type: "Ready", status: "False", reason: "PodRemoved", message: "the pod is being removed" },
-            { type: "Expired", status: "True", reason: "PodRemoved", message: `expired at ${base.expiresAt}` },
-          ], strip({ containerState })),
-          actions: dropFinalizer,
-        },
-        "Normal",
-        "PodRemoved",
-      );
+      return withEvents({ status: removed(`the TTL ran out; pod ${podName} is being removed`), actions: [] }, "Normal", "PodRemoved");
     }
     const overdue = now.getTime() - (expiresAtMs ?? 0);
     const how = (session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION) === "Delete" || overdue >= opts.evictionTimeoutMs ? "Delete" : "Evict";
-    const message = how === "Evict" ? `the TTL ran out; evicting pod ${podName}` : `the TTL ran out; deleting pod ${podName}`;
+    // Written only once the removal went through.
+    const status = removed(`the TTL ran out; pod ${podName} was ${how === "Evict" ? "evicted" : "deleted"}`);
+    const deleteAfter = new Date((expiresAtMs ?? 0) + opts.evictionTimeoutMs).toISOString();
     return {
-      status: build("Expired", message, [
-        injected,
-        { type: "Ready", status: "False", reason: "Expiring", message },
-        { type: "Expired", status: "True", reason: how === "Evict" ? "Evicting" : "Deleting", message },
-      ], strip({ containerState })),
+      status,
       actions: [
+        ...finalizer,
         { kind: "removePod", pod: podName, podUID: reservedUID, how },
         podEvent("Normal", "DebugSessionExpired", `debug session ${meta.name} expired; ${how === "Evict" ? "evicting" : "deleting"} the pod it tainted`),
-        ...transitionEvents("Expired", "Normal", how === "Evict" ? "Evicting" : "Deleting", message),
+        sessionEvent("Normal", "Expired", status.message ?? ""),
       ],
-      // An eviction a PodDisruptionBudget refuses is retried with backoff until the deadline to delete.
+      // A refused eviction is retried with backoff (apply rethrows) until the deadline to delete.
+      ifRemovalRefused:
+        how === "Evict"
+          ? (message) => {
+              const why = `the eviction of pod ${podName} was refused: ${message}; it is retried, and the pod is deleted instead after ${deleteAfter}`;
+              return build("Expired", `the TTL ran out; ${why}`, [
+                injected,
+                { type: "Ready", status: "False", reason: "Expiring", message: "the pod is being removed" },
+                { type: "Expired", status: "True", reason: "EvictionBlocked", message: why },
+              ], { containerState: old.containerState });
+            }
+          : undefined,
     };
   }
   if (podDeleting) {
@@ -430,8 +479,8 @@ export function decide(input: DecideInput): Plan {
         status: build("Terminated", message, [
           injected,
           { type: "Ready", status: "False", reason: "TargetPodGone", message },
-        ], strip({ containerState })),
-        actions: dropFinalizer,
+        ], { containerState }),
+        actions: [],
       },
       "Warning",
       "TargetPodGone",
@@ -439,11 +488,14 @@ export function decide(input: DecideInput): Plan {
   }
 
   const mark = markPod(pod, session);
-  const finalizer: Action[] = hasFinalizer ? [] : [{ kind: "addFinalizer" }];
+  if (containerState === undefined) {
+    // Still the status the injection wrote: no write and no event.
+    return { status: starting(), actions: [...finalizer, ...mark], requeueAfterMs: untilExpiry };
+  }
   let plan: Plan;
   let reason: string;
   let eventType: "Normal" | "Warning" = "Normal";
-  if (containerState?.state === "running") {
+  if (containerState.state === "running") {
     reason = "Running";
     plan = {
       status: build("Running", `debugger is running; attach with: ${base.attachCommand}`, [
@@ -453,7 +505,7 @@ export function decide(input: DecideInput): Plan {
       actions: [...finalizer, ...mark],
       requeueAfterMs: untilExpiry,
     };
-  } else if (containerState?.state === "terminated") {
+  } else if (containerState.state === "terminated") {
     reason = "DebuggerExited";
     plan = {
       status: build(
@@ -466,13 +518,14 @@ export function decide(input: DecideInput): Plan {
       requeueAfterMs: untilExpiry,
     };
   } else {
-    reason = containerState?.reason ?? "ContainerCreating";
-    if (reason !== "ContainerCreating" && reason !== "PodInitializing") eventType = "Warning";
+    // Waiting for another reason than creation (ImagePullBackOff, CreateContainerError): worth a Warning.
+    reason = containerState.reason ?? "Waiting";
+    eventType = "Warning";
     plan = {
-      status: build("Injecting", `debugger is waiting: ${reason}${containerState?.message ? `: ${containerState.message}` : ""}`, [
+      status: build("Injecting", `debugger is waiting: ${reason}${containerState.message ? `: ${containerState.message}` : ""}`, [
         injected,
-        { type: "Ready", status: "False", reason, message: containerState?.message ?? "waiting to start" },
-      ], strip({ containerState })),
+        { type: "Ready", status: "False", reason, message: containerState.message ?? "waiting to start" },
+      ], { containerState }),
       actions: [...finalizer, ...mark],
       requeueAfterMs: untilExpiry,
     };
@@ -525,14 +578,17 @@ export function recheckDelay(session: DebugSession, now: Date, opts: DecideOptio
   return Math.min(opts.maxRecheckMs, Math.max(opts.minRecheckMs, Math.floor(age / 2)));
 }
 
-/** An ended session: nothing to do but drop the finalizer and, if asked, delete it once its time is up. */
-function finished(session: DebugSession, old: DebugSessionStatus, now: Date, dropFinalizer: Action[]): Plan {
+/**
+ * An ended session: nothing to do but, if asked, delete it once its time is up. Its finalizer stays
+ * until it is deleted, like pvc-protection's.
+ */
+function finished(session: DebugSession, old: DebugSessionStatus, now: Date): Plan {
   const after = session.spec.ttlSecondsAfterFinished;
-  if (after === undefined) return { status: old, actions: dropFinalizer };
+  if (after === undefined) return { status: old, actions: [] };
   const endedAt = old.endedAt ? Date.parse(old.endedAt) : now.getTime();
   const due = endedAt + after * 1000 - now.getTime();
-  if (due <= 0) return { status: old, actions: [...dropFinalizer, { kind: "deleteSession" }] };
-  return { status: old, actions: dropFinalizer, requeueAfterMs: due };
+  if (due <= 0) return { status: old, actions: [{ kind: "deleteSession" }] };
+  return { status: old, actions: [], requeueAfterMs: due };
 }
 
 /** The first reason this requester may not have this debugger now, or undefined. */

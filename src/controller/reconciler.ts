@@ -42,7 +42,7 @@ export class Reconciler {
     this.opts = opts;
     this.now = opts.now ?? (() => new Date());
     this.queue = opts.queue ?? new WorkQueue();
-    this.applier = new Applier({ core: opts.core, custom: opts.custom }, opts.hooks, this.now);
+    this.applier = new Applier({ core: opts.core, custom: opts.custom }, opts.log, opts.hooks, this.now);
     const restart = (name: string) => () => opts.hooks?.onInformerRestart?.(name);
     this.sessions = new Informer<DebugSession>({
       name: "debugsessions",
@@ -126,8 +126,9 @@ export class Reconciler {
     });
   }
 
-  /** Stops taking keys; waits for in-flight reconciles up to `graceMs`. */
+  /** Stops taking keys; waits for in-flight reconciles, then for the events they recorded, up to `graceMs` in all. */
   async stop(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
     this.queue.shutDown();
     this.sessions.stop();
     this.pods.stop();
@@ -137,6 +138,7 @@ export class Reconciler {
       await Promise.race([this.workers, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
       clearTimeout(timer);
     }
+    await this.applier.events.flush(Math.max(0, deadline - Date.now()));
   }
 
   async reconcile(key: string): Promise<Result> {
@@ -148,8 +150,9 @@ export class Reconciler {
       if (!session) return {};
       const now = this.now();
       const options = this.opts.decide ?? DEFAULT_DECIDE_OPTIONS;
-      let pod = await this.observePod(session, now, false);
-      const access = await this.access(session);
+      // Independent reads, asked together.
+      const [observed, access] = await Promise.all([this.observePod(session, now, false), this.access(session)]);
+      let pod = observed;
       let plan = decide({ session, pod, access, now, options });
       if (plan.actions.some((a) => a.kind === "inject") && pod !== undefined && pod === this.pods.get(objectKey(pod))) {
         // Never inject on the word of a cache that may not show our container yet: look again.
@@ -168,7 +171,7 @@ export class Reconciler {
 
   /**
    * What decide needs to judge access. RBAC is asked (SubjectAccessReview for the recorded requester)
-   * only while the debugger is not running yet: that is the only time the answer changes anything.
+   * only while the debugger is not injected yet: that is the only time the answer changes anything.
    */
   private async access(session: DebugSession): Promise<AccessInput> {
     const ns = session.metadata.namespace!;
@@ -183,9 +186,10 @@ export class Reconciler {
     }
     const who = requester(session);
     let requesterMayUse: boolean | undefined;
-    // Asked until the debugger runs: a retried injection is judged again.
+    // Asked until the debugger is injected (Injecting with a targetPodUID comes after the injection);
+    // a retried injection (Failed, then a longer ttl) is judged again.
     const phase = session.status?.phase;
-    const beforeInjection = phase === undefined || phase === "Pending" || phase === "Injecting" || phase === "Failed";
+    const beforeInjection = phase === undefined || phase === "Pending" || phase === "Failed" || (phase === "Injecting" && !session.status?.targetPodUID);
     if (who && policy && beforeInjection) {
       const review = await this.opts.authz.createSubjectAccessReview({
         body: {

@@ -32,6 +32,7 @@ export class Metrics {
   private readonly expiries: Counter<"action">;
   private readonly expiryLag: Histogram;
   private readonly informerRestarts: Counter<"informer">;
+  private readonly eventsDropped: Counter;
   private readonly leader: Gauge;
   private depthOf: (() => number) | undefined;
   private phasesOf: (() => Record<string, number>) | undefined;
@@ -113,6 +114,11 @@ export class Metrics {
       labelNames: ["informer"],
       registers,
     });
+    this.eventsDropped = new Counter({
+      name: "debugsession_events_dropped_total",
+      help: "Events dropped because too many were waiting to be sent (they are best effort).",
+      registers,
+    });
     this.leader = new Gauge({
       name: "debugsession_is_leader",
       help: "1 while this replica holds the leader Lease and reconciles, else 0.",
@@ -164,6 +170,10 @@ export class Metrics {
     this.expiryLag.observe(lagMs / 1000);
   }
 
+  eventDropped(): void {
+    this.eventsDropped.inc();
+  }
+
   informerRestarted(informer: string): void {
     this.informerRestarts.inc({ informer });
   }
@@ -189,12 +199,14 @@ export class Metrics {
   reconcilerHooks(): {
     onReconcile(result: ReconcileResult, seconds: number): void;
     onInformerRestart(informer: string): void;
+    onEventDropped(): void;
     onInjected(session: unknown): void;
     onPodRemoved(session: unknown, how: RemovalAction, lagMs: number | undefined): void;
   } {
     return {
       onReconcile: (result, seconds) => this.reconciled(result, seconds),
       onInformerRestart: (informer) => this.informerRestarted(informer),
+      onEventDropped: () => this.eventDropped(),
       onInjected: () => this.injected(),
       onPodRemoved: (_session, how, lagMs) => this.podRemoved(how, lagMs),
     };

@@ -198,10 +198,10 @@ describe("decide access: who asked, which policy, may they use it", () => {
     expectDenied(plan, reason, 90_000);
   });
 
-  it("a denial drops the finalizer it no longer needs: nothing was written to any pod", () => {
+  it("a denial keeps the finalizer: only the session's deletion removes it", () => {
     const plan = decide({ session: session(), pod: pod(), access: access({ policy: undefined }), now: NOW });
     expectDenied(plan, "PolicyNotFound");
-    expect(kinds(plan).filter((k) => k !== "event")).toEqual(["removeFinalizer"]);
+    expect(kinds(plan).filter((k) => k !== "event")).toEqual([]);
   });
 
   it("a denial is decided even when the target pod does not exist yet", () => {
@@ -382,7 +382,7 @@ describe("decide access: a denial is looked at again, a refusal is not", () => {
 
   it.each(denials)("a session still denied ($name) stays Failed, re-checks, and does not repeat its Warning", ({ opts, denied, reason }) => {
     const status = deniedStatus(opts, denied, reason);
-    const plan = decide({ session: session({ ...opts, status, finalizers: [] }), pod: pod(), access: denied, now: NOW });
+    const plan = decide({ session: session({ ...opts, status }), pod: pod(), access: denied, now: NOW });
     expectDenied(plan, reason);
     expect(sessionEvents(plan)).toEqual([]);
     expect(plan.status.endedAt).toBe(status.endedAt);
@@ -390,7 +390,7 @@ describe("decide access: a denial is looked at again, a refusal is not", () => {
 
   it("a denial whose reason changed is reported again with the new reason", () => {
     const status = deniedStatus({}, access({ policy: undefined }), "PolicyNotFound");
-    const plan = decide({ session: session({ status, finalizers: [] }), pod: pod(), access: access({ requesterMayUse: false }), now: NOW });
+    const plan = decide({ session: session({ status }), pod: pod(), access: access({ requesterMayUse: false }), now: NOW });
     expectDenied(plan, "PolicyUseForbidden");
     expect(sessionEvents(plan)).toEqual([expect.objectContaining({ type: "Warning", reason: "PolicyUseForbidden" })]);
   });
@@ -399,14 +399,14 @@ describe("decide access: a denial is looked at again, a refusal is not", () => {
   // InjectionRefused session with an unchanged generation, leaving it Failed forever.
   it.each(denials)("a session denied before ($name) injects once the policy or role is fixed, same generation", ({ opts, denied, reason }) => {
     const status = deniedStatus(opts, denied, reason);
-    const plan = decide({ session: session({ ...opts, status, finalizers: [] }), pod: pod(), access: access(), now: NOW });
+    const plan = decide({ session: session({ ...opts, status }), pod: pod(), access: access(), now: NOW });
     expect(plan.status.phase).toBe("Injecting");
     expect(kinds(plan)).toContain("inject");
     expect(plan.status).toMatchObject({ targetPodUID: POD_UID, injectedAt: iso(NOW), expiresAt: iso(after(30 * MIN)) });
-    expect(cond(plan, "Injected")).toMatchObject({ status: "False", reason: "Injecting" });
+    expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
   });
 
-  it.each(denials)("a session denied before ($name) injects once fixed when its generation moved on", ({ opts, denied, reason }) => {
+  it.each(denials)("a session denied before ($name), created without the finalizer, gets it and injects once fixed when its generation moved on", ({ opts, denied, reason }) => {
     const status = deniedStatus(opts, denied, reason);
     const plan = decide({ session: session({ ...opts, status, generation: 2, finalizers: [] }), pod: pod(), access: access(), now: NOW });
     expect(plan.status.phase).toBe("Injecting");
@@ -442,7 +442,7 @@ describe("decide access: a denial is looked at again, a refusal is not", () => {
     const status = make();
     expect(DENIAL_REASONS.has(reason)).toBe(false);
     expect(condOf(status, "Injected")?.reason).toBe(reason);
-    const plan = decide({ session: session({ status, finalizers: [] }), pod: pod(), access: acc, now: NOW });
+    const plan = decide({ session: session({ status }), pod: pod(), access: acc, now: NOW });
     expect(plan.status).toEqual(status);
     expect(podWrites(plan)).toEqual([]);
     expect(plan.actions).toEqual([]);

@@ -12,6 +12,7 @@ import {
 } from "../../src/api/types.ts";
 import { decide as decideWithAccess, type AccessInput, type Action, type DecideInput, type Plan } from "../../src/controller/decide.ts";
 import {
+  ALLOW_ALL,
   CNAME,
   CREATED,
   MIN,
@@ -35,25 +36,6 @@ const TTL_30M = 30 * MIN;
 const NEW_POD_UID = "pod-uid-replacement";
 
 // ---- builders
-
-/** A policy that allows everything these sessions ask for, and RBAC that lets the requester use it. */
-const ALLOW_ALL: AccessInput = {
-  policy: {
-    apiVersion: "debugging.dev/v1alpha1",
-    kind: "DebugPolicy",
-    metadata: { name: "default", namespace: "shop" },
-    spec: {
-      targetSelector: {},
-      allowedImages: ["**"],
-      allowedProfiles: ["general", "baseline", "restricted", "netadmin", "sysadmin"],
-      allowPrivileged: true,
-      maxTTL: "8760h",
-      maxSessionsPerPod: 100,
-    },
-  },
-  requesterMayUse: true,
-  otherSessionsOnPod: 0,
-};
 
 /** decide with access granted: the rules of access have their own tests in decide-access.test.ts. */
 const decide = (input: Omit<DecideInput, "access"> & { access?: AccessInput }): Plan => decideWithAccess({ access: ALLOW_ALL, ...input });
@@ -184,10 +166,10 @@ describe("decide: before injection", () => {
     expect(second.requeueAfterMs).toBe(60_000);
   });
 
-  it("a failed session keeps its finalizer removed and is not retried for the same generation", () => {
+  it("a failed session keeps its finalizer and is not retried for the same generation", () => {
     const failed = decide({ session: session(), pod: pod({ phase: "Succeeded" }), now: ago(MIN) });
-    expect(kinds(failed)).toContain("removeFinalizer");
-    const again = next(failed, { finalizers: [] }, pod(), NOW);
+    expect(nonEventKinds(failed)).toEqual([]);
+    const again = next(failed, {}, pod(), NOW);
     expect(again.status).toEqual(failed.status);
     expect(again.actions).toEqual([]);
   });
@@ -196,10 +178,11 @@ describe("decide: before injection", () => {
 describe("decide: injection", () => {
   const fresh = (): Plan => decide({ session: session({ finalizers: [] }), pod: pod(), now: NOW });
 
-  it("reserves the running pod and injects: Injecting, targetPodUID, injectedAt=now, expiresAt=now+30m", () => {
+  it("injects into the running pod with no write before it; its status is the one after the injection", () => {
     const plan = fresh();
     expect(plan.status).toMatchObject({
       phase: "Injecting",
+      message: "debugger is waiting: ContainerCreating",
       targetPodUID: POD_UID,
       containerName: CNAME,
       injectedAt: iso(NOW),
@@ -207,9 +190,21 @@ describe("decide: injection", () => {
       observedGeneration: 1,
       attachCommand: `kubectl attach ${POD_NAME} -c ${CNAME} -n shop`,
     });
-    expect(cond(plan, "Injected")).toMatchObject({ status: "False", reason: "Injecting" });
-    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "Injecting" });
+    expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected", message: `ephemeral container ${CNAME} is in pod ${POD_NAME}` });
+    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "ContainerCreating", message: "waiting to start" });
+    expect(plan.status.containerState).toBeUndefined();
     expect(plan.requeueAfterMs).toBe(TTL_30M);
+  });
+
+  it.each<{ name: string; state: V1ContainerState | undefined }>([
+    { name: "no status yet", state: undefined },
+    { name: "waiting in ContainerCreating", state: waiting("ContainerCreating") },
+    { name: "waiting in PodInitializing", state: waiting("PodInitializing") },
+  ])("the pass after the injection writes nothing and records no event when the debugger shows $name", ({ state }) => {
+    const plan = fresh();
+    const after = next(plan, {}, taintedPod(state), new Date(NOW.getTime() + 2000));
+    expect(after.status).toStrictEqual(plan.status);
+    expect(after.actions).toEqual([]);
   });
 
   it("plans addFinalizer, inject, markPod and the events, in that order", () => {
@@ -231,7 +226,7 @@ describe("decide: injection", () => {
     });
     expect(events(plan).map((e) => [e.on, e.type, e.reason])).toEqual([
       ["pod", "Normal", "DebuggerInjected"],
-      ["session", "Normal", "Injecting"],
+      ["session", "Normal", "Injected"],
     ]);
   });
 
@@ -274,13 +269,50 @@ describe("decide: injection", () => {
 
   it.each([
     { name: "with the reservation in status", status: reserved(ago(5 * MIN)), expiresAt: "2026-01-01T00:35:00.000Z" },
-    { name: "even when the status was lost", status: undefined, expiresAt: "2026-01-01T00:40:00.000Z" },
+    { name: "even when the status was lost, counting from the container's start", status: undefined, expiresAt: "2026-01-01T00:39:00.000Z" },
   ])("adopts the debugger already in the pod after a restart $name: no second inject", ({ status, expiresAt }) => {
     const plan = decide({ session: session({ status }), pod: taintedPod(running()), now: NOW });
     expect(kinds(plan)).not.toContain("inject");
     expect(podWrites(plan)).toEqual([]);
     expect(plan.status).toMatchObject({ phase: "Running", targetPodUID: POD_UID, expiresAt });
     expect(plan.status.containerState).toEqual({ state: "running", startedAt: iso(ago(MIN)) });
+  });
+
+  // The injection went through and the operator stopped before the status write after it.
+  it.each<{ name: string; state: V1ContainerState | undefined; injectedAt: Date }>([
+    { name: "no status yet: from now", state: undefined, injectedAt: NOW },
+    { name: "waiting in ContainerCreating: from now", state: waiting("ContainerCreating"), injectedAt: NOW },
+    { name: "running: from its start", state: running(ago(2 * MIN)), injectedAt: ago(2 * MIN) },
+    { name: "exited: from its start", state: terminated(0, "Completed"), injectedAt: ago(3 * MIN) },
+  ])("adopts a debugger injected before a crash that lost the status write, $name", ({ state, injectedAt }) => {
+    const pending = decide({ session: session(), pod: pod({ phase: "Pending" }), now: ago(MIN) });
+    const plan = next(pending, {}, taintedPod(state), NOW);
+    expect(kinds(plan)).not.toContain("inject");
+    expect(podWrites(plan)).toEqual([]);
+    expect(plan.status).toMatchObject({ targetPodUID: POD_UID, containerName: CNAME, injectedAt: iso(injectedAt) });
+    expect(plan.status.expiresAt).toBe(iso(new Date(injectedAt.getTime() + TTL_30M)));
+    expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
+    expect(plan.requeueAfterMs).toBe(injectedAt.getTime() + TTL_30M - NOW.getTime());
+  });
+
+  it("an adopted debugger that is still being created gets the status the injection would have written", () => {
+    const pending = decide({ session: session(), pod: pod({ phase: "Pending" }), now: ago(MIN) });
+    const injecting = next(pending, {}, pod(), NOW);
+    const adopted = next(pending, {}, taintedPod(waiting("ContainerCreating")), NOW);
+    expect(adopted.status).toStrictEqual(injecting.status);
+  });
+
+  it("marks an adopted pod when the crash came between the injection and the marks", () => {
+    const plan = decide({ session: session(), pod: taintedPod(running(), { labels: { app: "web" }, annotations: {} }), now: NOW });
+    expect(nonEventKinds(plan)).toEqual(["markPod"]);
+    expect(actionOf(plan, "markPod")).toMatchObject({ podUID: POD_UID, taintedBy: SESSION_NAME });
+  });
+
+  it("adopts only the pod that carries this session's container: another session's debugger is not ours", () => {
+    const p = pod({ ephemeralContainers: ["dbg-other-12345"], ephemeralContainerStatuses: [ecStatus(running(), "dbg-other-12345")] });
+    const plan = decide({ session: session(), pod: p, now: NOW });
+    expect(actionOf(plan, "inject")).toMatchObject({ podUID: POD_UID, appendToList: true, container: { name: CNAME } });
+    expect(plan.status.injectedAt).toBe(iso(NOW));
   });
 
   it("adopts a container in the pod's spec whose status the kubelet has not reported yet", () => {
@@ -320,12 +352,28 @@ describe("decide: mirroring the debugger's state", () => {
       mirror: { state: "waiting", reason: "ImagePullBackOff", message: "Back-off pulling image" },
     },
     {
-      name: "a debugger in ContainerCreating stays Injecting with a Normal event",
+      name: "a debugger in ContainerCreating stays Injecting, unmirrored and without an event",
       state: waiting("ContainerCreating"),
       phase: "Injecting",
-      ready: { status: "False", reason: "ContainerCreating" },
-      event: { type: "Normal", reason: "ContainerCreating" },
-      mirror: { state: "waiting", reason: "ContainerCreating" },
+      ready: { status: "False", reason: "ContainerCreating", message: "waiting to start" },
+      event: undefined,
+      mirror: undefined,
+    },
+    {
+      name: "a debugger in PodInitializing counts as ContainerCreating",
+      state: waiting("PodInitializing"),
+      phase: "Injecting",
+      ready: { status: "False", reason: "ContainerCreating", message: "waiting to start" },
+      event: undefined,
+      mirror: undefined,
+    },
+    {
+      name: "a debugger failing to be created is mirrored with a Warning",
+      state: waiting("CreateContainerError", "no such user"),
+      phase: "Injecting",
+      ready: { status: "False", reason: "CreateContainerError", message: "no such user" },
+      event: { type: "Warning", reason: "CreateContainerError" },
+      mirror: { state: "waiting", reason: "CreateContainerError", message: "no such user" },
     },
     {
       name: "a running debugger makes the session Running and Ready",
@@ -350,7 +398,7 @@ describe("decide: mirroring the debugger's state", () => {
     expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
     expect(cond(plan, "Ready")).toMatchObject(ready);
     expect(plan.status.containerState).toEqual(mirror);
-    expect(events(plan)).toEqual([expect.objectContaining({ on: "session", ...event })]);
+    expect(events(plan)).toEqual(event ? [expect.objectContaining({ on: "session", ...event })] : []);
     expect(podWrites(plan)).toEqual([]);
     expect(plan.requeueAfterMs).toBe(UNTIL_EXPIRY);
   });
@@ -367,16 +415,45 @@ describe("decide: mirroring the debugger's state", () => {
 });
 
 describe("decide: expiry", () => {
-  const expiredAgo = (ms: number): DebugSessionStatus => reserved(ago(TTL_30M + ms), { phase: "Running" });
+  const expiredAgo = (ms: number, extra: DebugSessionStatus = {}): DebugSessionStatus => reserved(ago(TTL_30M + ms), { phase: "Running", ...extra });
 
   it("expires at exactly expiresAt even after a restart: evicts the pod with a UID precondition", () => {
     const plan = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
     expect(plan.status.phase).toBe("Expired");
     expect(plan.status.expiresAt).toBe(iso(NOW));
     expect(actionOf(plan, "removePod")).toEqual({ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how: "Evict" });
-    expect(cond(plan, "Expired")).toMatchObject({ status: "True", reason: "Evicting" });
-    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "Expiring" });
     expect(kinds(plan)).not.toContain("removeFinalizer");
+  });
+
+  it("plans the status after the removal: Expired, PodRemoved, the container state as it was before expiry", () => {
+    const before = { state: "running" as const, startedAt: iso(ago(20 * MIN)) };
+    const plan = decide({ session: session({ status: expiredAgo(0, { containerState: before }) }), pod: taintedPod(terminated(137)), now: NOW });
+    expect(plan.status).toMatchObject({ phase: "Expired", message: `the TTL ran out; pod ${POD_NAME} was evicted`, endedAt: iso(NOW), containerState: before });
+    expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
+    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "PodRemoved", message: "the pod was removed" });
+    expect(cond(plan, "Expired")).toMatchObject({ status: "True", reason: "PodRemoved", message: `expired at ${iso(NOW)}` });
+    expect(nonEventKinds(plan)).toEqual(["removePod"]);
+    expect(events(plan).map((e) => [e.on, e.type, e.reason])).toEqual([
+      ["pod", "Normal", "DebugSessionExpired"],
+      ["session", "Normal", "Expired"],
+    ]);
+    expect(events(plan).at(-1)?.message).toBe(plan.status.message);
+  });
+
+  it("a disruption budget's refusal becomes Expired/EvictionBlocked, naming the time the pod is deleted instead", () => {
+    const plan = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
+    const blocked = plan.ifRemovalRefused!("Cannot evict pod as it would violate the pod's disruption budget.");
+    expect(blocked.phase).toBe("Expired");
+    expect(blocked.message).toContain("would violate the pod's disruption budget");
+    expect(blocked.message).toContain(`deleted instead after ${iso(new Date(NOW.getTime() + 60_000))}`);
+    expect(blocked.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "Expiring" });
+    expect(blocked.conditions?.find((c) => c.type === "Expired")).toMatchObject({ status: "True", reason: "EvictionBlocked" });
+  });
+
+  it("a deletion is never refused by a disruption budget: no ifRemovalRefused", () => {
+    const plan = decide({ session: session({ spec: { expiryAction: "Delete" }, status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
+    expect(actionOf(plan, "removePod")?.how).toBe("Delete");
+    expect(plan.ifRemovalRefused).toBeUndefined();
   });
 
   it("does not expire one millisecond before expiresAt and comes back in exactly that millisecond", () => {
@@ -395,7 +472,8 @@ describe("decide: expiry", () => {
     const plan = decide({ session: session({ spec: { expiryAction }, status: expiredAgo(overdue) }), pod: taintedPod(running()), now: NOW });
     expect(plan.status.phase).toBe("Expired");
     expect(actionOf(plan, "removePod")).toEqual({ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how });
-    expect(cond(plan, "Expired")).toMatchObject({ status: "True", reason: how === "Evict" ? "Evicting" : "Deleting" });
+    expect(plan.status.message).toBe(`the TTL ran out; pod ${POD_NAME} was ${how === "Evict" ? "evicted" : "deleted"}`);
+    expect(cond(plan, "Expired")).toMatchObject({ status: "True", reason: "PodRemoved" });
   });
 
   it("honours custom evictionTimeoutMs", () => {
@@ -408,14 +486,32 @@ describe("decide: expiry", () => {
     expect(actionOf(plan, "removePod")?.how).toBe("Delete");
   });
 
-  it("retries the removal of an Expired session's pod that still stands", () => {
+  it("retries the removal of an Expired session's pod that a disruption budget keeps standing", () => {
     const first = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
-    const again = next(first, {}, taintedPod(running()), new Date(NOW.getTime() + 1000));
+    const blocked = first.ifRemovalRefused!("would violate the pod's disruption budget");
+    const again = decide({ session: session({ status: blocked }), pod: taintedPod(running()), now: new Date(NOW.getTime() + 1000) });
     expect(actionOf(again, "removePod")).toMatchObject({ podUID: POD_UID, how: "Evict" });
-    expect(events(again).filter((e) => e.on === "session")).toEqual([]);
+    expect(again.status).toMatchObject({ phase: "Expired", endedAt: blocked.endedAt });
+    expect(cond(again, "Expired")).toMatchObject({ reason: "PodRemoved" });
+    const deadline = decide({ session: session({ status: blocked }), pod: taintedPod(running()), now: new Date(NOW.getTime() + 60_000) });
+    expect(actionOf(deadline, "removePod")).toMatchObject({ podUID: POD_UID, how: "Delete" });
   });
 
-  it("a pod already being deleted after expiry: Expired, finalizer removed, no second removal", () => {
+  it.each([
+    { name: "being deleted", p: taintedPod(running(), { deletionTimestamp: ago(500) }) },
+    { name: "gone", p: undefined },
+    { name: "replaced", p: pod({ uid: NEW_POD_UID }) },
+  ])("an eviction blocked until the pod is $name ends in Expired/PodRemoved without a removal", ({ p }) => {
+    const first = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
+    const blocked = first.ifRemovalRefused!("would violate the pod's disruption budget");
+    const plan = decide({ session: session({ status: blocked }), pod: p, now: new Date(NOW.getTime() + 1000) });
+    expect(plan.status.phase).toBe("Expired");
+    expect(cond(plan, "Expired")).toMatchObject({ status: "True", reason: "PodRemoved" });
+    expect(nonEventKinds(plan)).toEqual([]);
+    expect(events(plan)).toEqual([expect.objectContaining({ on: "session", type: "Normal", reason: "PodRemoved" })]);
+  });
+
+  it("a pod already being deleted after expiry: Expired, no second removal, the finalizer stays", () => {
     const plan = decide({
       session: session({ status: expiredAgo(1000) }),
       pod: taintedPod(running(), { deletionTimestamp: ago(500) }),
@@ -423,15 +519,29 @@ describe("decide: expiry", () => {
     });
     expect(plan.status.phase).toBe("Expired");
     expect(cond(plan, "Expired")).toMatchObject({ status: "True", reason: "PodRemoved" });
-    expect(kinds(plan)).toContain("removeFinalizer");
-    expect(podWrites(plan)).toEqual([]);
+    expect(nonEventKinds(plan)).toEqual([]);
   });
 
-  it("a debugger that exited is still removed with its pod at expiry", () => {
-    const plan = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(terminated(0, "Completed")), now: NOW });
+  it("a debugger that exited is still removed with its pod at expiry, and its exit stays in the status", () => {
+    const completed = decide({ session: session({ status: expiredAgo(MIN) }), pod: taintedPod(terminated(0, "Completed")), now: ago(2 * MIN) });
+    expect(completed.status.phase).toBe("Completed");
+    const plan = next(completed, {}, taintedPod(terminated(0, "Completed")), NOW);
     expect(plan.status.phase).toBe("Expired");
     expect(plan.status.containerState).toMatchObject({ state: "terminated", exitCode: 0 });
     expect(actionOf(plan, "removePod")).toMatchObject({ podUID: POD_UID });
+  });
+
+  it.each<{ name: string; p: V1Pod | undefined }>([
+    { name: "still being deleted", p: taintedPod(running(), { deletionTimestamp: ago(500) }) },
+    { name: "gone", p: undefined },
+    { name: "replaced", p: taintedPod(running(), { uid: NEW_POD_UID }) },
+    { name: "shown live by a stale cache", p: taintedPod(running()) },
+  ])("once the pod was removed, the session writes and reports nothing more while the pod is $name", ({ p }) => {
+    const removed = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
+    const later = next(removed, {}, p, new Date(NOW.getTime() + 5 * MIN));
+    expect(later.status).toStrictEqual(removed.status);
+    expect(later.actions).toEqual([]);
+    expect(later.requeueAfterMs).toBeUndefined();
   });
 });
 
@@ -452,7 +562,7 @@ describe("decide: the pod went away or was replaced", () => {
     expect(plan.status.targetPodUID).toBe(POD_UID);
     expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "TargetPodReplaced" });
     expect(podWrites(plan)).toEqual([]);
-    expect(nonEventKinds(plan)).toEqual(["removeFinalizer"]);
+    expect(nonEventKinds(plan)).toEqual([]);
     expect(plan.requeueAfterMs).toBeUndefined();
   });
 
@@ -460,7 +570,7 @@ describe("decide: the pod went away or was replaced", () => {
     const plan = decide({ session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }) }), pod: undefined, now: NOW });
     expect(plan.status.phase).toBe("Terminated");
     expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "TargetPodGone" });
-    expect(nonEventKinds(plan)).toEqual(["removeFinalizer"]);
+    expect(nonEventKinds(plan)).toEqual([]);
     expect(events(plan)).toEqual([expect.objectContaining({ type: "Warning", reason: "TargetPodGone" })]);
   });
 
@@ -472,7 +582,7 @@ describe("decide: the pod went away or was replaced", () => {
     });
     expect(plan.status.phase).toBe("Terminated");
     expect(podWrites(plan)).toEqual([]);
-    expect(nonEventKinds(plan)).toEqual(["removeFinalizer"]);
+    expect(nonEventKinds(plan)).toEqual([]);
   });
 
   it.each([
@@ -486,12 +596,12 @@ describe("decide: the pod went away or was replaced", () => {
     expect(fromRunning.status.phase).toBe("Expired");
     expect(cond(fromRunning, "Expired")).toMatchObject({ status: "True", reason: "PodRemoved" });
     expect(podWrites(fromRunning)).toEqual([]);
-    expect(nonEventKinds(fromRunning)).toEqual(["removeFinalizer"]);
+    expect(nonEventKinds(fromRunning)).toEqual([]);
   });
 
   it("a Terminated session stays Terminated when the pod comes back", () => {
     const gone = decide({ session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }) }), pod: undefined, now: ago(MIN) });
-    const later = next(gone, { finalizers: [] }, pod({ uid: NEW_POD_UID }), NOW);
+    const later = next(gone, {}, pod({ uid: NEW_POD_UID }), NOW);
     expect(later.status).toEqual(gone.status);
     expect(later.actions).toEqual([]);
   });
@@ -505,6 +615,29 @@ describe("decide: the session is deleted", () => {
     expect(nonEventKinds(plan)).toEqual(["removePod", "removeFinalizer"]);
     expect(actionOf(plan, "removePod")).toEqual({ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how: "Delete" });
     expect(plan.status.phase).toBe("Running");
+  });
+
+  it.each<{ name: string; status: DebugSessionStatus | undefined }>([
+    { name: "the status written after the injection is lost", status: undefined },
+    { name: "the session was still Pending when the injection went through", status: { phase: "Pending", observedGeneration: 1 } },
+  ])("removes the pod carrying its container when $name, by the pod's UID", ({ status }) => {
+    const plan = decide({ session: deleting(status), pod: taintedPod(running()), now: NOW });
+    expect(nonEventKinds(plan)).toEqual(["removePod", "removeFinalizer"]);
+    expect(actionOf(plan, "removePod")).toEqual({ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how: "Delete" });
+    expect(events(plan)).toEqual([expect.objectContaining({ on: "pod", reason: "DebugSessionDeleted" })]);
+    expect(plan.status).toEqual(status ?? {});
+  });
+
+  it("of an expired session whose pod was removed, only removes its finalizer", () => {
+    const expired = decide({ session: session({ status: reserved(ago(TTL_30M), { phase: "Running" }) }), pod: taintedPod(running()), now: NOW });
+    const plan = decide({ session: deleting(expired.status), pod: taintedPod(running(), { deletionTimestamp: ago(500) }), now: NOW });
+    expect(plan.actions).toEqual([{ kind: "removeFinalizer" }]);
+    expect(plan.status).toEqual(expired.status);
+  });
+
+  it("without the finalizer (gone already, or never added) plans nothing for a pod that is not live", () => {
+    const plan = decide({ session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }), deletionTimestamp: ago(1000), finalizers: [] }), pod: undefined, now: NOW });
+    expect(plan.actions).toEqual([]);
   });
 
   it.each([
@@ -538,7 +671,7 @@ describe("decide: an injection the apiserver refuses", () => {
     const plan = decide({ session: session({ status }), pod: pod(), now: NOW });
     expect(podWrites(plan)).toEqual([]);
     expect(plan.status).toEqual(status);
-    expect(plan.actions).toEqual([{ kind: "removeFinalizer" }]);
+    expect(plan.actions).toEqual([]);
   });
 
   it("is tried again once the spec changed (generation bumped)", () => {
@@ -602,7 +735,7 @@ describe("decide: ttlSecondsAfterFinished", () => {
     const injectedAt = new Date(endedAt.getTime() - TTL_30M);
     const plan = decide({ session: session({ ...opts, status: reserved(injectedAt, { phase: "Running" }) }), pod: undefined, now: endedAt });
     expect(plan.status.phase).toBe("Expired");
-    return { plan, opts: { ...opts, finalizers: [] } };
+    return { plan, opts };
   };
 
   it.each([
@@ -626,7 +759,7 @@ describe("decide: ttlSecondsAfterFinished", () => {
     const failed = next(pending, opts, pod({ phase: "Succeeded" }), NOW);
     expect(failed.status.phase).toBe("Failed");
     expect(failed.status.endedAt).toBe(iso(NOW));
-    const oneSecondLater = next(failed, { ...opts, finalizers: [] }, pod({ phase: "Succeeded" }), new Date(NOW.getTime() + 1000));
+    const oneSecondLater = next(failed, opts, pod({ phase: "Succeeded" }), new Date(NOW.getTime() + 1000));
     expect(kinds(oneSecondLater)).not.toContain("deleteSession");
     expect(oneSecondLater.requeueAfterMs).toBe(59_000);
   });
@@ -669,9 +802,10 @@ describe("decide: conditions", () => {
 });
 
 describe("decide: purity", () => {
-  const withoutFn = (plan: Plan): Omit<Plan, "ifInjectionRefused"> => {
-    const { ifInjectionRefused: _ignored, ...rest } = plan;
-    return rest;
+  /** The plan with its refusal callbacks replaced by what they return, so two plans compare as data. */
+  const asData = (plan: Plan): object => {
+    const { ifInjectionRefused, ifRemovalRefused, ...rest } = plan;
+    return { ...rest, injectionRefused: ifInjectionRefused?.("refused"), removalRefused: ifRemovalRefused?.("refused") };
   };
 
   it.each<{ name: string; s: DebugSession; p: V1Pod | undefined }>([
@@ -686,7 +820,7 @@ describe("decide: purity", () => {
     const pBefore = structuredClone(p);
     const a = decide({ session: s, pod: p, now: NOW });
     const b = decide({ session: structuredClone(s), pod: structuredClone(p), now: new Date(NOW.getTime()) });
-    expect(withoutFn(a)).toStrictEqual(withoutFn(b));
+    expect(asData(a)).toStrictEqual(asData(b));
     expect(s).toStrictEqual(sBefore);
     expect(p).toStrictEqual(pBefore);
   });
@@ -762,6 +896,48 @@ describe("decide: properties", () => {
           const plan = decide({ session: s, pod: p, now: NOW });
           expect(podWrites(plan)).toEqual([]);
           expect(plan.ifInjectionRefused).toBeUndefined();
+        },
+      ),
+    );
+  });
+
+  it("the finalizer is removed only when the session is deleted, and added only before a pod is or stays tainted", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          phase: fc.constantFrom<Phase | undefined>(undefined, "Pending", "Injecting", "Running", "Completed", "Expired", "Failed", "Terminated"),
+          reservedPod: fc.boolean(),
+          injectedAgo: fc.integer({ min: 0, max: 3 * TTL_30M }),
+          sessionDeleting: fc.boolean(),
+          hasFinalizer: fc.boolean(),
+          podKind: fc.constantFrom<"none" | "ours" | "tainted" | "replaced">("none", "ours", "tainted", "replaced"),
+          podDeleting: fc.boolean(),
+          podPhase: fc.constantFrom("Pending", "Running", "Succeeded"),
+          state: containerState,
+          ttlSecondsAfterFinished: fc.option(fc.integer({ min: 0, max: 3600 }), { nil: undefined }),
+        }),
+        (r) => {
+          const status: DebugSessionStatus | undefined = r.reservedPod ? reserved(ago(r.injectedAgo), { phase: r.phase }) : r.phase ? { phase: r.phase } : undefined;
+          const s = session({
+            finalizers: r.hasFinalizer ? [FINALIZER] : [],
+            deletionTimestamp: r.sessionDeleting ? ago(1000) : undefined,
+            spec: { ttlSecondsAfterFinished: r.ttlSecondsAfterFinished },
+            status,
+          });
+          const deletionTimestamp = r.podDeleting ? ago(500) : undefined;
+          const p =
+            r.podKind === "none"
+              ? undefined
+              : r.podKind === "tainted"
+                ? taintedPod(r.state, { phase: r.podPhase, deletionTimestamp })
+                : pod({ uid: r.podKind === "replaced" ? NEW_POD_UID : POD_UID, phase: r.podPhase, deletionTimestamp });
+          const plan = decide({ session: s, pod: p, now: NOW });
+          if (kinds(plan).includes("removeFinalizer")) expect(r.sessionDeleting && r.hasFinalizer).toBe(true);
+          if (r.sessionDeleting && r.hasFinalizer) expect(kinds(plan).at(-1)).toBe("removeFinalizer");
+          if (kinds(plan).includes("addFinalizer")) {
+            expect(r.hasFinalizer || r.sessionDeleting).toBe(false);
+            expect(kinds(plan).includes("inject") || (r.podKind === "tainted" && !r.podDeleting)).toBe(true);
+          }
         },
       ),
     );

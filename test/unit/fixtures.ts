@@ -9,6 +9,7 @@ import {
   type DebugSessionStatus,
 } from "../../src/api/types.ts";
 import { ephemeralContainerName } from "../../src/controller/container.ts";
+import type { AccessInput } from "../../src/controller/decide.ts";
 
 export const NOW = new Date("2026-01-01T00:10:00Z");
 export const CREATED = new Date("2026-01-01T00:00:00Z");
@@ -27,6 +28,25 @@ export const iso = (d: Date): string => d.toISOString();
 export const STAMP: Readonly<Record<string, string>> = {
   [REQUESTER_ANNOTATION]: "alice",
   [REQUESTER_GROUPS_ANNOTATION]: "team-a,system:authenticated",
+};
+
+/** A policy that allows everything these sessions ask for, and RBAC that lets the requester use it. */
+export const ALLOW_ALL: AccessInput = {
+  policy: {
+    apiVersion: "debugging.dev/v1alpha1",
+    kind: "DebugPolicy",
+    metadata: { name: "default", namespace: NS },
+    spec: {
+      targetSelector: {},
+      allowedImages: ["**"],
+      allowedProfiles: ["general", "baseline", "restricted", "netadmin", "sysadmin"],
+      allowPrivileged: true,
+      maxTTL: "8760h",
+      maxSessionsPerPod: 100,
+    },
+  },
+  requesterMayUse: true,
+  otherSessionsOnPod: 0,
 };
 
 export interface SessionOpts {

@@ -82,6 +82,7 @@ describe("/metrics", () => {
       "debugsession_expiries_total",
       "debugsession_expiry_lag_seconds",
       "debugsession_informer_restarts_total",
+      "debugsession_events_dropped_total",
       "debugsession_is_leader",
     ]) {
       expect(res.body).toContain(`# TYPE ${name} `);
