@@ -1,28 +1,41 @@
 #!/usr/bin/env bash
-# make bench: the benchmarks in bench/, never part of make test. Uses the cluster KUBECONFIG points
-# at, or brings the local node tier up (and down again afterwards).
+# make bench: the benchmarks in bench/, never part of make test. Uses the local cluster (brought up,
+# and down again afterwards, when it was not running) plus KWOK fake nodes for the benchmarks that
+# need thousands of pods. BENCH=latency,writes,ttl,throughput,memory picks some (default: all).
+# Each benchmark runs its own operator (node src/main.ts with the operator's ServiceAccount token)
+# and adds its figures to bench/out/results.json; operator logs go to bench/out/operator-*.log.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_DIR"
 export PATH="$REPO_DIR/node_modules/.bin:$PATH"
+BENCHES=${BENCH:-latency,writes,ttl,throughput,memory}
 started=0
-operator_pid=""
 cleanup() {
-  [[ -n $operator_pid ]] && kill -TERM "$operator_pid" 2>/dev/null && wait "$operator_pid" 2>/dev/null
   rm -f "${OPERATOR_KUBECONFIG:-}"
   [[ $started == 1 ]] && hack/cluster-down.sh
 }
 trap cleanup EXIT
-if [[ -z ${KUBECONFIG:-} ]]; then
-  [[ -f $CLUSTER_DIR/tier ]] || started=1
-  CLUSTER_TIER=node hack/cluster-up.sh
-  eval "$(hack/cluster-env.sh)"
-  export KUBECONFIG
-fi
+[[ -f $CLUSTER_DIR/tier ]] || started=1
+CLUSTER_TIER=node hack/cluster-up.sh
+hack/kwok-up.sh 10
+KUBECONFIG=$KUBECONFIG_FILE
+export KUBECONFIG
 make -s install >/dev/null
 OPERATOR_KUBECONFIG=$(hack/operator-kubeconfig.sh)
+export OPERATOR_KUBECONFIG
 mkdir -p bench/out
-node src/main.ts --kubeconfig "$OPERATOR_KUBECONFIG" --metrics-bind-address=127.0.0.1:0 --health-probe-bind-address=0 >bench/out/operator.log 2>&1 &
-operator_pid=$!
-sleep 2
-kill -0 "$operator_pid" || { cat bench/out/operator.log; die "the operator did not start"; }
-node bench/latency.ts
+rm -f bench/out/results.json
+node -e '
+const fs = require("node:fs"), os = require("node:os");
+const versions = Object.fromEntries(fs.readFileSync("hack/versions.env", "utf8").split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split("=")));
+fs.writeFileSync("bench/out/results.json", JSON.stringify({
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), kernel: os.release() },
+  versions: { node: process.version, ...versions, client_node: require("./node_modules/@kubernetes/client-node/package.json").version },
+  commit: require("node:child_process").execSync("git rev-parse --short HEAD").toString().trim(),
+}, null, 2));
+'
+for b in ${BENCHES//,/ }; do
+  log "benchmark: $b"
+  node "bench/$b.ts"
+done
+log "results in bench/out/results.json"

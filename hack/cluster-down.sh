@@ -5,7 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 set +e
 CGROUP_NAME=dbgsess
 
-for c in kube-proxy kubelet kube-scheduler kube-controller-manager; do stop_daemon "$c"; done
+for c in kwok kube-proxy kubelet kube-scheduler kube-controller-manager; do stop_daemon "$c"; done
 stop_daemon containerd
 
 # Every process left in our cgroups (container shims and the containers they ran) is ours by

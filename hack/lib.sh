@@ -11,6 +11,7 @@ source "$HACK_DIR/versions.env"
 CACHE_DIR="${DEBUGSESSION_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/debugsession-operator}"
 KUBE_BIN_DIR="$CACHE_DIR/kubernetes/$KUBE_VERSION/bin"
 ETCD_BIN_DIR="$CACHE_DIR/etcd/$ETCD_VERSION/bin"
+KWOK_BIN_DIR="$CACHE_DIR/kwok/$KWOK_VERSION/bin"
 
 # One cluster per machine: its state lives in one folder, outside the clone, so that any clone
 # (and CI's fresh clone) can bring it down again.

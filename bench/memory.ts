@@ -1,0 +1,58 @@
+// Benchmark 3 of issue #6: the operator's resident memory with 100 running sessions, first in a
+// cluster holding just their 100 target pods, then after 10,000 other pods (not targets) were
+// added. The operator caches only pods it tainted (selected by label), so it should not grow.
+// RSS is sampled once a second for 15 s after things settle; the median counts.
+import type { DebugSession } from "../src/api/types.ts";
+import { SESSIONS, benchNamespace, createKwokPods, custom, deleteNamespace, pool, quantile, record, round, session, sleep, startOperator, waitUntil } from "./support.ts";
+
+const SESSIONS_N = Number(process.env.BENCH_MEMORY_SESSIONS ?? 100);
+const OTHER_PODS = Number(process.env.BENCH_MEMORY_OTHER_PODS ?? 10_000);
+
+async function settledRss(rssMb: () => number): Promise<{ median: number; samples: number[] }> {
+  await sleep(10_000);
+  const samples: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    samples.push(round(rssMb(), 1));
+    await sleep(1_000);
+  }
+  return { median: quantile(samples, 0.5), samples };
+}
+
+async function main(): Promise<void> {
+  const ns = await benchNamespace("mem");
+  const others = await benchNamespace("mem-others");
+  await createKwokPods(ns, "p", SESSIONS_N);
+  const operator = await startOperator("memory");
+  try {
+    await pool(Array.from({ length: SESSIONS_N }, (_, i) => i), 20, async (i) => {
+      await custom.createNamespacedCustomObject({ ...SESSIONS, namespace: ns, body: session(ns, `s-${i}`, `p-${i}`, "2h") });
+    });
+    await waitUntil(async () => {
+      const list = (await custom.listNamespacedCustomObject({ ...SESSIONS, namespace: ns })) as { items: DebugSession[] };
+      return list.items.filter((s) => s.status?.phase === "Running").length === SESSIONS_N;
+    }, 300_000, `${SESSIONS_N} sessions Running`, 1_000);
+    const small = await settledRss(() => operator.rssMb());
+    console.error(`RSS with ${SESSIONS_N} sessions and ${SESSIONS_N} pods: ${small.median} MB; adding ${OTHER_PODS} other pods`);
+
+    const t0 = Date.now();
+    await createKwokPods(others, "other", OTHER_PODS, { app: "other" });
+    console.error(`${OTHER_PODS} other pods running after ${round((Date.now() - t0) / 1000)} s`);
+    const big = await settledRss(() => operator.rssMb());
+    const result = {
+      sessions: SESSIONS_N,
+      other_pods: OTHER_PODS,
+      rss_mb_with_100_pods: small.median,
+      rss_mb_with_10000_more_pods: big.median,
+      samples: { small: small.samples, big: big.samples },
+      rss_growth_mb_100_to_10000_pods: round(big.median - small.median, 1),
+    };
+    console.log(JSON.stringify(result, null, 2));
+    record({ memory: result, rss_growth_mb_100_to_10000_pods: result.rss_growth_mb_100_to_10000_pods });
+  } finally {
+    deleteNamespace(others);
+    deleteNamespace(ns, true);
+    await operator.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,291 @@
+// What the benchmarks share: the cluster, the operator under test as a child process, KWOK pods
+// in bulk, a watch that records when things happen, quantiles, and bench/out/results.json.
+// Everything runs against the cluster KUBECONFIG points at (hack/bench.sh sets it up).
+import { spawn, spawnSync } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { CoreV1Api, CustomObjectsApi, Watch, type V1Pod } from "@kubernetes/client-node";
+import { PooledKubeConfig } from "../src/runtime/kubeconfig.ts";
+import type { DebugSession } from "../src/api/types.ts";
+
+export const repo = new URL("..", import.meta.url).pathname;
+export const outDir = `${repo}bench/out`;
+export const IMAGE = process.env.TEST_IMAGE ?? "busybox:local";
+const kubeconfig = process.env.KUBECONFIG;
+if (!kubeconfig) throw new Error("KUBECONFIG must point at a cluster (make bench sets it for the local one)");
+
+// The operator's own connection handling (src/runtime/kubeconfig.ts), so the bare script's writes
+// cost what the operator's cost.
+export const kc = new PooledKubeConfig();
+kc.loadFromFile(kubeconfig);
+export const core = kc.makeApiClient(CoreV1Api);
+export const custom = kc.makeApiClient(CustomObjectsApi);
+export const SESSIONS = { group: "debugging.dev", version: "v1alpha1", plural: "debugsessions" } as const;
+
+export function kubectl(args: string[], input?: string): string {
+  const r = spawnSync("kubectl", ["--kubeconfig", kubeconfig!, ...args], { input, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Nearest-rank quantile. */
+export function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil(q * s.length) - 1)] ?? Number.NaN;
+}
+
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 500): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Runs fn over items with at most `limit` in flight. */
+export async function pool<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** A namespace with a DebugPolicy that lets the bench's user debug any pod with the test image. */
+export async function benchNamespace(prefix: string): Promise<string> {
+  const ns = `bench-${prefix}-${Date.now().toString(36)}`;
+  kubectl(["create", "namespace", ns]);
+  await waitUntil(() => spawnSync("kubectl", ["--kubeconfig", kubeconfig!, "-n", ns, "get", "sa", "default"]).status === 0, 30_000, `the default ServiceAccount of ${ns}`);
+  kubectl(["apply", "-n", ns, "-f", "-"], `apiVersion: debugging.dev/v1alpha1
+kind: DebugPolicy
+metadata: {name: default}
+spec: {targetSelector: {}, allowedImages: ["${IMAGE}"], maxTTL: 24h, maxSessionsPerPod: 10}
+`);
+  return ns;
+}
+
+/** Deletes a namespace; `wait` until it is gone, so what it held cannot disturb the next measurement. */
+export function deleteNamespace(ns: string, wait = false): void {
+  spawnSync("kubectl", ["--kubeconfig", kubeconfig!, "delete", "namespace", ns, `--wait=${wait}`, "--timeout=600s"]);
+}
+
+/** Pods on the KWOK nodes (hack/kwok-up.sh), which KWOK reports Running at once. */
+export function kwokPod(name: string, node: string, labels: Record<string, string> = {}): V1Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, labels },
+    spec: {
+      nodeName: node,
+      tolerations: [{ key: "kwok.x-k8s.io/node", operator: "Exists", effect: "NoSchedule" }],
+      containers: [{ name: "web", image: IMAGE }],
+    },
+  };
+}
+
+export function kwokNodes(): string[] {
+  return kubectl(["get", "nodes", "-l", "type=kwok", "-o", "jsonpath={.items[*].metadata.name}"]).split(/\s+/).filter(Boolean);
+}
+
+/** Creates `count` KWOK pods named `${prefix}-${i}` spread over the KWOK nodes and waits until all run. */
+export async function createKwokPods(ns: string, prefix: string, count: number, labels: Record<string, string> = {}): Promise<V1Pod[]> {
+  const nodes = kwokNodes();
+  if (nodes.length === 0) throw new Error("no KWOK nodes: run hack/kwok-up.sh (make bench does)");
+  const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  await pool(names, 50, async (name, i) => {
+    await core.createNamespacedPod({ namespace: ns, body: kwokPod(name, nodes[i % nodes.length]!, labels) });
+  });
+  let pods: V1Pod[] = [];
+  await waitUntil(async () => {
+    pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",") || undefined })).items;
+    return pods.filter((p) => p.metadata?.name?.startsWith(`${prefix}-`) && p.status?.phase === "Running").length >= count;
+  }, 600_000, `${count} KWOK pods running in ${ns}`, 1_000);
+  return pods.filter((p) => p.metadata?.name?.startsWith(`${prefix}-`));
+}
+
+export function session(ns: string, name: string, pod: string, ttl = "1h"): DebugSession {
+  return {
+    apiVersion: "debugging.dev/v1alpha1",
+    kind: "DebugSession",
+    metadata: { name, namespace: ns },
+    spec: { targetPod: pod, targetContainer: "web", image: IMAGE, imagePullPolicy: "IfNotPresent", command: ["sleep", "1d"], ttl },
+  };
+}
+
+export const condition = (s: DebugSession, type: string): string | undefined => s.status?.conditions?.find((c) => c.type === type)?.status;
+
+/**
+ * One watch on a collection that records, per object name, the first time (performance.now())
+ * a predicate held. `until(n)` resolves once n objects have matched.
+ */
+export class FirstSeen<T extends { metadata?: { name?: string; resourceVersion?: string } }> {
+  readonly at = new Map<string, number>();
+  private waiter: { n: number; resolve: () => void } | undefined;
+  private controller: AbortController | undefined;
+  private stopped = false;
+  private resourceVersion: string | undefined;
+  private readonly path: string;
+  private readonly predicate: (obj: T) => boolean;
+
+  private constructor(path: string, predicate: (obj: T) => boolean) {
+    this.path = path;
+    this.predicate = predicate;
+  }
+
+  static async start<T extends { metadata?: { name?: string; resourceVersion?: string } }>(path: string, predicate: (obj: T) => boolean): Promise<FirstSeen<T>> {
+    const w = new FirstSeen<T>(path, predicate);
+    await w.connect();
+    return w;
+  }
+
+  /** Watches on; a watch that ends (client-node's 30 s inactivity timeout, a server close) resumes where it was. */
+  private async connect(): Promise<void> {
+    const watch = new Watch(kc);
+    const query = { allowWatchBookmarks: true, ...(this.resourceVersion ? { resourceVersion: this.resourceVersion } : {}) };
+    this.controller = await watch.watch(this.path, query, (type: string, obj: T) => {
+      this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
+      if (type !== "BOOKMARK") this.seen(obj);
+    }, (err: unknown) => {
+      if (this.stopped) return;
+      const timeout = err instanceof Error && err.name === "TimeoutError";
+      if (err && !timeout) console.error(`watch ${this.path} ended (${err instanceof Error ? err.message : JSON.stringify(err)}); resuming`);
+      void this.connect();
+    });
+  }
+
+  private seen(obj: T): void {
+    const now = performance.now();
+    const name = obj.metadata?.name;
+    if (!name || this.at.has(name) || !this.predicate(obj)) return;
+    this.at.set(name, now);
+    if (this.waiter && this.at.size >= this.waiter.n) this.waiter.resolve();
+  }
+
+  until(n: number, timeoutMs: number, what: string): Promise<void> {
+    if (this.at.size >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${this.at.size}/${n})`)), timeoutMs);
+      this.waiter = { n, resolve: () => (clearTimeout(timer), resolve()) };
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.controller?.abort();
+  }
+}
+
+export interface OperatorProcess {
+  pid: number;
+  /** CPU time used so far (user + system), in seconds. */
+  cpuSeconds(): number;
+  /** Resident set size in MB, from /proc. */
+  rssMb(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The operator as its users run it outside the cluster: `node src/main.ts` with the ServiceAccount
+ * kubeconfig hack/operator-kubeconfig.sh wrote (OPERATOR_KUBECONFIG). Resolves once its caches synced.
+ * BENCH_OPERATOR_MAIN runs another build of it (say a worktree of an older commit) for a comparison,
+ * BENCH_OPERATOR_ARGS adds flags (say --workers=8).
+ */
+export async function startOperator(name: string, extraArgs: string[] = []): Promise<OperatorProcess> {
+  const opKubeconfig = process.env.OPERATOR_KUBECONFIG;
+  if (!opKubeconfig) throw new Error("OPERATOR_KUBECONFIG must name the operator's kubeconfig (hack/bench.sh writes it)");
+  mkdirSync(outDir, { recursive: true });
+  const log = createWriteStream(`${outDir}/operator-${name}.log`);
+  const child = spawn(process.execPath, [process.env.BENCH_OPERATOR_MAIN ?? `${repo}src/main.ts`, "--kubeconfig", opKubeconfig, "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=0", ...(process.env.BENCH_OPERATOR_ARGS ?? "").split(" ").filter(Boolean), ...extraArgs], {
+    stdio: ["ignore", "pipe", "pipe"],
+    // BENCH_OPERATOR_NODE_OPTIONS: say "--cpu-prof --cpu-prof-dir=bench/out/prof" to profile the operator.
+    env: { ...process.env, NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? "" },
+  });
+  let synced = false;
+  child.stdout.on("data", (d: Buffer) => {
+    log.write(d);
+    if (!synced && d.toString().includes("caches synced")) synced = true;
+  });
+  child.stderr.pipe(log);
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  await waitUntil(() => synced || child.exitCode !== null, 30_000, "the operator's caches to sync", 100);
+  if (child.exitCode !== null) throw new Error(`the operator exited with ${child.exitCode}; see ${outDir}/operator-${name}.log`);
+  return {
+    pid: child.pid!,
+    cpuSeconds: () => processCpuSeconds(child.pid!),
+    rssMb: () => {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1];
+      return Number(kb) / 1024;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+      log.end();
+    },
+  };
+}
+
+/** Merges `entries` into bench/out/results.json, so each benchmark adds its part. */
+export function record(entries: Record<string, unknown>): void {
+  mkdirSync(outDir, { recursive: true });
+  const file = `${outDir}/results.json`;
+  const all = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : {};
+  writeFileSync(file, JSON.stringify({ ...all, ...entries }, null, 2) + "\n");
+}
+
+export const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
+
+/** apiserver_request_total by "VERB resource[/subresource]" (and " (code)" for refusals), summed over versions. */
+export type RequestCounts = Map<string, number>;
+
+export function apiserverRequests(): RequestCounts {
+  const counts: RequestCounts = new Map();
+  for (const line of kubectl(["get", "--raw", "/metrics"]).split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue;
+    const labels: Record<string, string> = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    if (!labels.resource) continue;
+    // Refused requests (409 conflicts, 429s) are counted apart: they are work, but not writes.
+    const code = Number(labels.code);
+    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ""}${code >= 400 ? ` (${code})` : ""}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
+  }
+  return counts;
+}
+
+/** after - before, without the rows that did not change. */
+export function requestDelta(before: RequestCounts, after: RequestCounts): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [k, v] of [...after].sort(([a], [b]) => a.localeCompare(b))) {
+    const d = v - (before.get(k) ?? 0);
+    if (d > 0) delta[k] = d;
+  }
+  return delta;
+}
+
+/** CPU seconds (user + system) used so far by a process, from /proc/PID/stat (100 ticks a second). */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds of the local cluster's components (hack/ PID files), when the cluster is the local one. */
+export function clusterCpuSeconds(): Record<string, number> {
+  const dir = `${process.env.CLUSTER_DIR ?? "/var/lib/debugsession-cluster"}/pids`;
+  const out: Record<string, number> = {};
+  for (const name of ["kube-apiserver", "etcd", "kwok", "kube-controller-manager"]) {
+    const file = `${dir}/${name}.pid`;
+    if (existsSync(file)) out[name] = processCpuSeconds(Number(readFileSync(file, "utf8").trim()));
+  }
+  return out;
+}
+
+export function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, round(after[k]! - (before[k] ?? 0), 2)]));
+}
