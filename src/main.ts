@@ -17,7 +17,7 @@ const HELP = `debugsession-operator: declarative, policy-checked, self-cleaning 
 
 Flags (each also read from the environment variable in brackets):
   --kubeconfig PATH                  kubeconfig to use [KUBECONFIG]; in a pod, its ServiceAccount
-  --workers N                        concurrent reconciles [WORKERS] (default 16)
+  --workers N                        concurrent reconciles [WORKERS] (default 64)
   --eviction-timeout DUR             how long a PodDisruptionBudget may refuse an eviction at expiry
                                      before the pod is deleted [EVICTION_TIMEOUT] (default 60s)
   --shutdown-grace DUR               how long in-flight reconciles may run after SIGTERM [SHUTDOWN_GRACE] (default 8s)
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   }
   const env = process.env;
   const log = createLogger(values["log-level"] ?? env.LOG_LEVEL ?? "info");
-  const workers = Number(values.workers ?? env.WORKERS ?? 16);
+  const workers = Number(values.workers ?? env.WORKERS ?? 64);
   const evictionTimeoutMs = parseDuration(values["eviction-timeout"] ?? env.EVICTION_TIMEOUT ?? "60s");
   const graceMs = parseDuration(values["shutdown-grace"] ?? env.SHUTDOWN_GRACE ?? "8s");
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, not ${values.workers ?? env.WORKERS}`);

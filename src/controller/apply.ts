@@ -50,14 +50,20 @@ export class Applier {
     });
   }
 
-  async apply(plan: Plan, session: DebugSession, log: Logger): Promise<void> {
+  /**
+   * Carries out the plan. Returns the session's resourceVersion after the last write of it (finalizer
+   * or status), or undefined when the session was not written: until the watch shows that version,
+   * the cache is behind our own write.
+   */
+  async apply(plan: Plan, session: DebugSession, log: Logger): Promise<string | undefined> {
     const ns = session.metadata.namespace!;
     const name = session.metadata.name!;
     let resourceVersion = session.metadata.resourceVersion;
+    let written: string | undefined;
 
     // The finalizer comes before anything is done to a pod, so a deletion cannot outrun the cleanup.
     if (plan.actions.some((a) => a.kind === "addFinalizer")) {
-      resourceVersion = await this.addFinalizer(session, resourceVersion);
+      resourceVersion = written = await this.addFinalizer(session, resourceVersion);
     }
     // The pod writes come before the status that reports them: a status never claims what did not
     // happen, and a crash in between leaves our container in the pod for the next pass to adopt.
@@ -77,9 +83,9 @@ export class Applier {
               log.warn({ pod: action.pod, code, reason: message }, "apiserver refused the debugger");
               // plan.status was never written: the refusal is compared with what the session shows.
               const p = statusPatch(session.status, plan.ifInjectionRefused(message));
-              if (p) await this.writeStatus(ns, name, p, resourceVersion);
+              if (p) written = await this.writeStatus(ns, name, p, resourceVersion);
               this.event(session, "session", "Warning", "InjectionRefused", message);
-              return;
+              return written;
             }
             throw err;
           }
@@ -105,7 +111,7 @@ export class Applier {
     }
     const patch = statusPatch(session.status, plan.status);
     if (patch) {
-      await this.writeStatus(ns, name, patch, resourceVersion);
+      written = await this.writeStatus(ns, name, patch, resourceVersion);
       log.debug({ phase: plan.status.phase }, "status written");
     }
     for (const action of plan.actions) {
@@ -127,6 +133,7 @@ export class Applier {
           break;
       }
     }
+    return written;
   }
 
   private async addFinalizer(session: DebugSession, resourceVersion: string | undefined): Promise<string | undefined> {

@@ -9,6 +9,11 @@ import { WorkQueue, runWorkers, type Result } from "../runtime/workqueue.ts";
 import { Applier, type ApplyHooks } from "./apply.ts";
 import { decide, requester, timeLeft, DEFAULT_DECIDE_OPTIONS, type AccessInput, type DecideOptions } from "./decide.ts";
 
+/** How long an "allowed" answer of RBAC (SubjectAccessReview) is reused. */
+const ALLOWED_CACHE_MS = 5_000;
+/** How long a reconcile waits for the cache to show our own last write of a session. */
+const OWN_WRITE_WAIT_MS = 2_000;
+
 export interface ReconcilerOptions {
   kubeConfig: KubeConfig;
   core: CoreV1Api;
@@ -37,6 +42,10 @@ export class Reconciler {
   private readonly opts: ReconcilerOptions;
   private readonly now: () => Date;
   private workers: Promise<void> | undefined;
+  /** SubjectAccessReview answers "allowed", by user, groups, namespace and policy: until when they hold. */
+  private readonly allowedUntil = new Map<string, number>();
+  /** key -> the resourceVersion our last write of that session produced, until the cache shows it. */
+  private readonly ownWrites = new Map<string, { resourceVersion: string; at: number }>();
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
@@ -84,6 +93,7 @@ export class Reconciler {
     if (old) this.unindex(old, key);
     if (type === "delete") {
       this.unindex(session, key);
+      this.ownWrites.delete(key);
       return;
     }
     const podKey = `${session.metadata.namespace}/${session.spec.targetPod}`;
@@ -148,6 +158,14 @@ export class Reconciler {
     try {
       const session = this.sessions.get(key);
       if (!session) return {};
+      // Our last write of this session is not in the cache yet: a decision now would start from the
+      // status before it, and its write would be refused (409). The watch event of our write queues
+      // the key again; the requeue is only a net for a watch that skipped that version.
+      const own = this.ownWrites.get(key);
+      if (own && own.resourceVersion !== session.metadata.resourceVersion && Date.now() - own.at < OWN_WRITE_WAIT_MS) {
+        return { requeueAfterMs: OWN_WRITE_WAIT_MS };
+      }
+      this.ownWrites.delete(key);
       const now = this.now();
       const options = this.opts.decide ?? DEFAULT_DECIDE_OPTIONS;
       // Independent reads, asked together.
@@ -159,7 +177,8 @@ export class Reconciler {
         pod = await this.observePod(session, now, true);
         plan = decide({ session, pod, access, now, options });
       }
-      await this.applier.apply(plan, session, log);
+      const written = await this.applier.apply(plan, session, log);
+      if (written !== undefined) this.ownWrites.set(key, { resourceVersion: written, at: Date.now() });
       const result: Result = plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
       this.opts.hooks?.onReconcile?.(result.requeueAfterMs !== undefined ? "requeue" : "success", seconds());
       return result;
@@ -191,34 +210,55 @@ export class Reconciler {
     const phase = session.status?.phase;
     const beforeInjection = phase === undefined || phase === "Pending" || phase === "Failed" || (phase === "Injecting" && !session.status?.targetPodUID);
     if (who && policy && beforeInjection) {
-      const review = await this.opts.authz.createSubjectAccessReview({
-        body: {
-          apiVersion: "authorization.k8s.io/v1",
-          kind: "SubjectAccessReview",
-          spec: {
-            user: who.username,
-            groups: who.groups ?? [],
-            resourceAttributes: { group: GROUP, resource: POLICY_PLURAL, verb: "use", name, namespace: ns },
-          },
-        },
-      });
-      requesterMayUse = review.status?.allowed === true;
+      requesterMayUse = await this.mayUse(who.username, who.groups ?? [], ns, name);
     }
     return { policy, requesterMayUse, otherSessionsOnPod };
   }
 
   /**
+   * Whether RBAC lets this user use the policy (verb "use" on debugpolicies/<name>). A "yes" is kept
+   * for ALLOWED_CACHE_MS, so a burst of sessions from one user (a GitOps sync) costs one review, as
+   * the apiserver's own webhook authorizer caches its answers (5 min by default); a "no" is never
+   * kept. A revoked permission therefore stops new injections within ALLOWED_CACHE_MS; creation is
+   * refused at once by admission (debugsession-requester-guard asks the authorizer itself).
+   */
+  private async mayUse(username: string, groups: string[], ns: string, name: string): Promise<boolean> {
+    const key = JSON.stringify([username, [...groups].sort(), ns, name]);
+    const now = Date.now();
+    if ((this.allowedUntil.get(key) ?? 0) > now) return true;
+    const review = await this.opts.authz.createSubjectAccessReview({
+      body: {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: {
+          user: username,
+          groups,
+          resourceAttributes: { group: GROUP, resource: POLICY_PLURAL, verb: "use", name, namespace: ns },
+        },
+      },
+    });
+    const allowed = review.status?.allowed === true;
+    if (allowed) {
+      if (this.allowedUntil.size > 1_000) for (const [k, until] of this.allowedUntil) if (until <= now) this.allowedUntil.delete(k);
+      this.allowedUntil.set(key, now + ALLOWED_CACHE_MS);
+    } else {
+      this.allowedUntil.delete(key);
+    }
+    return allowed;
+  }
+
+  /**
    * The cache holds the pod once it carries our label; before that, and whenever the cache could be
-   * behind (a different UID, or the deadline has come), the pod is read fresh.
+   * behind (a different UID, a session being deleted), the pod is read fresh.
    */
   private async observePod(session: DebugSession, now: Date, fresh: boolean): Promise<V1Pod | undefined> {
     const ns = session.metadata.namespace!;
     const name = session.spec.targetPod;
     const cached = this.pods.get(`${ns}/${name}`);
     const left = timeLeft(session, now);
+    // At expiry too: the removal carries a UID precondition, and a pod already gone answers 404.
     const trustCache =
-      !fresh &&
-      cached !== undefined && session.status?.targetPodUID === cached.metadata?.uid && left !== undefined && left > 0 && !session.metadata.deletionTimestamp;
+      !fresh && cached !== undefined && session.status?.targetPodUID === cached.metadata?.uid && left !== undefined && !session.metadata.deletionTimestamp;
     if (trustCache) return cached;
     try {
       return await this.opts.core.readNamespacedPod({ name, namespace: ns });
