@@ -11,7 +11,7 @@ BENCHES=${BENCH:-latency,writes,ttl,throughput,memory}
 started=0
 cleanup() {
   rm -f "${OPERATOR_KUBECONFIG:-}"
-  [[ $started == 1 ]] && hack/cluster-down.sh
+  if [[ $started == 1 ]]; then hack/cluster-down.sh; fi
 }
 trap cleanup EXIT
 [[ -f $CLUSTER_DIR/tier ]] || started=1
