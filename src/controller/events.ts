@@ -19,6 +19,7 @@ export class EventRecorder {
   private readonly pending: Array<{ namespace: string; event: CoreV1Event }> = [];
   private readonly opts: Required<Omit<EventRecorderOptions, "onDropped">> & Pick<EventRecorderOptions, "onDropped">;
   private sending: Promise<void> | undefined;
+  private dropped = 0;
 
   constructor(opts: EventRecorderOptions) {
     this.opts = { maxPending: 1000, ...opts };
@@ -32,7 +33,10 @@ export class EventRecorder {
     if (this.pending.length >= this.opts.maxPending) {
       const dropped = this.pending.shift();
       this.opts.onDropped?.();
-      this.opts.log.warn({ reason: dropped?.event.reason, namespace: dropped?.namespace }, "too many events waiting; dropped the oldest");
+      // One line per hundred drops: a burst that outruns the sender would otherwise log thousands.
+      if (this.dropped++ % 100 === 0) {
+        this.opts.log.warn({ reason: dropped?.event.reason, namespace: dropped?.namespace, droppedSoFar: this.dropped }, "too many events waiting; dropping the oldest (debugsession_events_dropped_total)");
+      }
     }
     this.pending.push({ namespace, event });
     this.kick();
