@@ -4,8 +4,7 @@
 // Each state is measured on a freshly started operator (RSS of a long-running Node.js process says
 // more about when its GC last ran than about what it holds): caches synced, 20 s to settle, then
 // RSS once a second for 15 s; the median counts.
-import type { DebugSession } from "../src/api/types.ts";
-import { SESSIONS, benchNamespace, createKwokPods, custom, deleteNamespace, pool, quantile, record, round, session, sleep, startOperator, waitUntil } from "./support.ts";
+import { benchNamespace, createKwokPods, createSessions, deleteNamespace, listSessions, quantile, record, round, sleep, startOperator, waitUntil } from "./support.ts";
 
 const SESSIONS_N = Number(process.env.BENCH_MEMORY_SESSIONS ?? 100);
 const OTHER_PODS = Number(process.env.BENCH_MEMORY_OTHER_PODS ?? 10_000);
@@ -31,13 +30,8 @@ async function main(): Promise<void> {
   await createKwokPods(ns, "p", SESSIONS_N);
   let operator = await startOperator("memory-setup");
   try {
-    await pool(Array.from({ length: SESSIONS_N }, (_, i) => i), 20, async (i) => {
-      await custom.createNamespacedCustomObject({ ...SESSIONS, namespace: ns, body: session(ns, `s-${i}`, `p-${i}`, "2h") });
-    });
-    await waitUntil(async () => {
-      const list = (await custom.listNamespacedCustomObject({ ...SESSIONS, namespace: ns })) as { items: DebugSession[] };
-      return list.items.filter((s) => s.status?.phase === "Running").length === SESSIONS_N;
-    }, 300_000, `${SESSIONS_N} sessions Running`, 1_000);
+    await createSessions(ns, SESSIONS_N, "2h", 20);
+    await waitUntil(async () => (await listSessions(ns)).filter((s) => s.status?.phase === "Running").length === SESSIONS_N, 300_000, `${SESSIONS_N} sessions Running`, 1_000);
     await operator.stop();
 
     const small = await freshOperatorRss("memory-100");

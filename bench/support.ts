@@ -118,6 +118,18 @@ export function session(ns: string, name: string, pod: string, ttl = "1h"): Debu
 
 export const condition = (s: DebugSession, type: string): string | undefined => s.status?.conditions?.find((c) => c.type === type)?.status;
 
+/** The sessions of a namespace, read from the apiserver. */
+export async function listSessions(ns: string): Promise<DebugSession[]> {
+  return ((await custom.listNamespacedCustomObject({ ...SESSIONS, namespace: ns })) as { items: DebugSession[] }).items;
+}
+
+/** Creates sessions s-0..s-(count-1), each targeting pod p-i (as createKwokPods(ns, "p", count) names them). */
+export async function createSessions(ns: string, count: number, ttl: string, concurrency: number): Promise<void> {
+  await pool(Array.from({ length: count }, (_, i) => i), concurrency, async (i) => {
+    await custom.createNamespacedCustomObject({ ...SESSIONS, namespace: ns, body: session(ns, `s-${i}`, `p-${i}`, ttl) });
+  });
+}
+
 /**
  * One watch on a collection that records, per object name, the first time (performance.now())
  * a predicate held. `until(n)` resolves once n objects have matched.

@@ -6,7 +6,7 @@
 import { PatchStrategy, setHeaderOptions, type V1Pod } from "@kubernetes/client-node";
 import { SESSION_ANNOTATION, SESSION_LABEL, type DebugSession } from "../src/api/types.ts";
 import { attachCommand, ephemeralContainer } from "../src/controller/container.ts";
-import { FirstSeen, SESSIONS, apiserverRequests, benchNamespace, clusterCpuSeconds, cpuDelta, condition, core, createKwokPods, custom, deleteNamespace, pool, quantile, record, requestDelta, round, session, startOperator } from "./support.ts";
+import { FirstSeen, SESSIONS, apiserverRequests, benchNamespace, clusterCpuSeconds, cpuDelta, condition, core, createKwokPods, createSessions, custom, deleteNamespace, pool, quantile, record, requestDelta, round, session, startOperator } from "./support.ts";
 
 const N = Number(process.env.BENCH_THROUGHPUT_SESSIONS ?? 1000);
 // The bare script's concurrency is tuned: each value gets its own run, the fastest counts.
@@ -28,9 +28,7 @@ async function ours(): Promise<{ ms: number; perSecond: number; cpuSeconds: Reco
     const requests0 = apiserverRequests();
     const clusterCpu0 = clusterCpuSeconds();
     const t0 = performance.now();
-    await pool(indices, CREATE_CONCURRENCY, async (i) => {
-      await custom.createNamespacedCustomObject({ ...SESSIONS, namespace: ns, body: session(ns, `s-${i}`, `p-${i}`) });
-    });
+    await createSessions(ns, N, "1h", CREATE_CONCURRENCY);
     await injected.until(N, 900_000, "every session Injected");
     const ms = Math.max(...injected.at.values()) - t0;
     const clusterCpu = cpuDelta(clusterCpu0, clusterCpuSeconds());

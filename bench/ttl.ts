@@ -4,18 +4,12 @@
 // first seen with a deletionTimestamp (the removal request went through); lag = that time - T.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { DebugSession } from "../src/api/types.ts";
-import { FirstSeen, SESSIONS, benchNamespace, condition, createKwokPods, custom, deleteNamespace, pool, quantile, record, round, session, sleep, startOperator, waitUntil } from "./support.ts";
+import { FirstSeen, SESSIONS, benchNamespace, condition, createKwokPods, createSessions, custom, deleteNamespace, listSessions, pool, quantile, record, round, sleep, startOperator, waitUntil } from "./support.ts";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 
 const N = Number(process.env.BENCH_TTL_SESSIONS ?? 200);
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-const indices = Array.from({ length: N }, (_, i) => i);
 const wallClock = (t: number): number => performance.timeOrigin + t;
-
-async function sessions(ns: string): Promise<DebugSession[]> {
-  const list = (await custom.listNamespacedCustomObject({ ...SESSIONS, namespace: ns })) as { items: DebugSession[] };
-  return list.items;
-}
 
 async function main(): Promise<void> {
   const ns = await benchNamespace("ttl");
@@ -23,11 +17,9 @@ async function main(): Promise<void> {
   const operator = await startOperator("ttl");
   const removed = await FirstSeen.start<V1Pod>(`/api/v1/namespaces/${ns}/pods`, (p) => Boolean(p.metadata?.deletionTimestamp));
   try {
-    await pool(indices, 32, async (i) => {
-      await custom.createNamespacedCustomObject({ ...SESSIONS, namespace: ns, body: session(ns, `s-${i}`, `p-${i}`, "1m") });
-    });
+    await createSessions(ns, N, "1m", 32);
     let all: DebugSession[] = [];
-    await waitUntil(async () => (all = await sessions(ns)).filter((s) => condition(s, "Injected") === "True").length === N, 300_000, "every session injected");
+    await waitUntil(async () => (all = await listSessions(ns)).filter((s) => condition(s, "Injected") === "True").length === N, 300_000, "every session injected");
 
     // One instant for all: 75 s after the last injection (every ttl stays >= its 1m), on a whole second.
     const injectedAt = new Map(all.map((s) => [s.metadata.name!, Date.parse(s.status!.injectedAt!)]));
@@ -37,14 +29,14 @@ async function main(): Promise<void> {
       await custom.patchNamespacedCustomObject({ ...SESSIONS, namespace: ns, name: s.metadata.name!, body: { spec: { ttl: `${ttlMs}ms` } } }, mergePatch);
     });
     const expiresAt = new Date(target).toISOString();
-    await waitUntil(async () => (await sessions(ns)).every((s) => s.status?.expiresAt === expiresAt), 60_000, `every status.expiresAt to read ${expiresAt}`);
+    await waitUntil(async () => (await listSessions(ns)).every((s) => s.status?.expiresAt === expiresAt), 60_000, `every status.expiresAt to read ${expiresAt}`);
     const spreadMs = Math.max(...injectedAt.values()) - Math.min(...injectedAt.values());
     console.error(`${N} sessions expire at ${expiresAt} (their injections spread over ${spreadMs} ms); waiting`);
 
     await sleep(Math.max(0, target - Date.now()));
     await removed.until(N, 120_000, "every pod removed");
     const lags = [...removed.at.values()].map((t) => wallClock(t) - target);
-    await waitUntil(async () => (await sessions(ns)).every((s) => s.status?.phase === "Expired"), 60_000, "every session Expired");
+    await waitUntil(async () => (await listSessions(ns)).every((s) => s.status?.phase === "Expired"), 60_000, "every session Expired");
     const result = {
       sessions: N,
       expires_at: expiresAt,

@@ -3,8 +3,7 @@
 // Expired with the pod gone; the counters are read before and after, and once more after the
 // sessions are deleted. Nothing else writes these resources meanwhile, except what is named below.
 import type { V1Pod } from "@kubernetes/client-node";
-import type { DebugSession } from "../src/api/types.ts";
-import { FirstSeen, SESSIONS, apiserverRequests, benchNamespace, core, createKwokPods, custom, deleteNamespace, pool, record, requestDelta, round, session, sleep, startOperator, waitUntil } from "./support.ts";
+import { FirstSeen, SESSIONS, apiserverRequests, benchNamespace, core, createKwokPods, createSessions, custom, deleteNamespace, listSessions, pool, record, requestDelta, round, sleep, startOperator, waitUntil } from "./support.ts";
 
 const N = Number(process.env.BENCH_WRITES_SESSIONS ?? 20);
 const indices = Array.from({ length: N }, (_, i) => i);
@@ -37,13 +36,8 @@ async function main(): Promise<void> {
   try {
     await sleep(2_000);
     const before = apiserverRequests();
-    await pool(indices, 10, async (i) => {
-      await custom.createNamespacedCustomObject({ ...SESSIONS, namespace: ns, body: session(ns, `s-${i}`, `p-${i}`, "1m") });
-    });
-    await waitUntil(async () => {
-      const list = (await custom.listNamespacedCustomObject({ ...SESSIONS, namespace: ns })) as { items: DebugSession[] };
-      return list.items.filter((s) => s.status?.phase === "Expired").length === N;
-    }, 180_000, "every session Expired", 1_000);
+    await createSessions(ns, N, "1m", 10);
+    await waitUntil(async () => (await listSessions(ns)).filter((s) => s.status?.phase === "Expired").length === N, 180_000, "every session Expired", 1_000);
     await gone.until(N, 60_000, "every pod removed");
     await waitUntil(async () => (await core.listNamespacedPod({ namespace: ns })).items.length === 0, 60_000, "the pods to be gone");
     await sleep(3_000); // the reconciles the last deletions caused
@@ -52,7 +46,7 @@ async function main(): Promise<void> {
     await pool(indices, 10, async (i) => {
       await custom.deleteNamespacedCustomObject({ ...SESSIONS, namespace: ns, name: `s-${i}` });
     });
-    await waitUntil(async () => ((await custom.listNamespacedCustomObject({ ...SESSIONS, namespace: ns })) as { items: unknown[] }).items.length === 0, 60_000, "the sessions to be deleted");
+    await waitUntil(async () => (await listSessions(ns)).length === 0, 60_000, "the sessions to be deleted");
     await sleep(2_000);
     const deletion = writesOnly(requestDelta(before, apiserverRequests()));
 
