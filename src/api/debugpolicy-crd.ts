@@ -1,6 +1,6 @@
 // The DebugPolicy CustomResourceDefinition: what a DebugSession in the same namespace may do.
 // Who may use a policy is plain RBAC (verb `use` on debugpolicies), not part of this schema.
-import { DURATION_PATTERN } from "./debugsession-crd.ts";
+import { DURATION_PATTERN } from "./duration.ts";
 import { arr, bool, int, namespacedCRD, obj, str, stringMap, type Schema } from "./schema.ts";
 import {
   DEFAULT_ALLOWED_PROFILES,
@@ -9,6 +9,7 @@ import {
   DEFAULT_TTL,
   GROUP,
   POLICY_KIND,
+  PROFILES,
   POLICY_PLURAL,
   VERSION,
 } from "./types.ts";
@@ -16,7 +17,6 @@ import {
 // schema.ts has no minItems; it is valid structural OpenAPI, so it is added here.
 const atLeast = (minItems: number, schema: Schema): Schema => ({ ...schema, minItems }) as Schema;
 
-const PROFILES = ["general", "baseline", "restricted", "netadmin", "sysadmin"];
 const LABEL_KEY = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$";
 // A raw CEL string: in a quoted one the pattern's `\.` is an escape CEL rejects, and the CRD with it.
 const isDuration = (field: string): string => `self.${field}.matches(r'${DURATION_PATTERN}')`;

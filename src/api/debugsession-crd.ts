@@ -2,10 +2,21 @@
 // (`make generate`; a unit test fails when the checked-in file differs).
 import { envVar, securityContext, volumeMount } from "./core-schemas.ts";
 import { arr, bool, int, namespacedCRD, obj, str, type Schema, type Validation } from "./schema.ts";
-import { DEFAULT_EXPIRY_ACTION, DEFAULT_POLICY, DEFAULT_PROFILE, GROUP, SESSION_KIND, SESSION_PLURAL, VERSION } from "./types.ts";
+import { DURATION_PATTERN } from "./duration.ts";
+import {
+  DEFAULT_EXPIRY_ACTION,
+  DEFAULT_POLICY,
+  DEFAULT_PROFILE,
+  EXPIRY_ACTIONS,
+  GROUP,
+  PHASES,
+  PROFILES,
+  PULL_POLICIES,
+  SESSION_KIND,
+  SESSION_PLURAL,
+  VERSION,
+} from "./types.ts";
 
-/** Go-style duration, as CEL's duration() and Kubernetes accept it ("90s", "30m", "1h30m"). */
-export const DURATION_PATTERN = "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$";
 const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 
@@ -54,7 +65,7 @@ const spec: Schema = obj(
       maxLength: 512,
     }),
     imagePullPolicy: str("Always, IfNotPresent or Never; the kubelet's default when unset.", {
-      enum: ["Always", "IfNotPresent", "Never"],
+      enum: PULL_POLICIES,
     }),
     command: arr("Entrypoint of the debugger; the image's when unset.", str("An argument.", { maxLength: 4096 })),
     args: arr("Arguments to the entrypoint.", str("An argument.", { maxLength: 4096 })),
@@ -66,7 +77,7 @@ const spec: Schema = obj(
     securityContext,
     profile: str(
       "Security profile, as `kubectl debug --profile`: general, baseline, restricted, netadmin or sysadmin.",
-      { enum: ["general", "baseline", "restricted", "netadmin", "sysadmin"], default: DEFAULT_PROFILE },
+      { enum: PROFILES, default: DEFAULT_PROFILE },
     ),
     ttl: str(
       "How long the debugger may live after injection, as a duration (30m, 2h). At least 1m; may only grow. " +
@@ -88,7 +99,7 @@ const spec: Schema = obj(
     ),
     expiryAction: str(
       "What removes the pod at expiry: Evict (Eviction API, respects PodDisruptionBudgets, deletes after a bounded wait) or Delete.",
-      { enum: ["Evict", "Delete"], default: DEFAULT_EXPIRY_ACTION },
+      { enum: EXPIRY_ACTIONS, default: DEFAULT_EXPIRY_ACTION },
     ),
     reason: str("Why the session exists (ticket, incident), for the audit trail.", { maxLength: 1024 }),
     policy: str("The DebugPolicy in this namespace this session runs under.", {
@@ -125,7 +136,7 @@ const condition: Schema = obj(
 
 const status: Schema = obj("Written only by the operator.", {
   phase: str("Pending, Injecting, Running, Completed, Expired, Failed or Terminated.", {
-    enum: ["Pending", "Injecting", "Running", "Completed", "Expired", "Failed", "Terminated"],
+    enum: PHASES,
   }),
   message: str("A one-line summary of the phase, for people.", { maxLength: 32768 }),
   conditions: arr("Injected, Ready and Expired.", condition, {

@@ -9,7 +9,11 @@ const UNIT_MS: Record<string, number> = {
   m: 60_000,
   h: 3_600_000,
 };
-const PART = /([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/gy;
+const UNITS = Object.keys(UNIT_MS).join("|");
+/** One number and its unit; a duration is one or more of them. */
+const PART = new RegExp(`([0-9]+(?:\\.[0-9]+)?)(${UNITS})`, "gy");
+/** The same grammar as a pattern, for the CRD schemas and their CEL rules. */
+export const DURATION_PATTERN = `^([0-9]+(\\.[0-9]+)?(${UNITS}))+$`;
 
 /** Milliseconds in a Go duration string, or undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {

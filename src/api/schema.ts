@@ -14,7 +14,7 @@ export interface Schema {
   properties?: Record<string, Schema>;
   required?: string[];
   items?: Schema;
-  enum?: string[];
+  enum?: readonly string[];
   default?: unknown;
   pattern?: string;
   format?: string;

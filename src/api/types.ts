@@ -17,14 +17,19 @@ export const FINALIZER = "debugging.dev/pod-cleanup";
 export const REQUESTER_ANNOTATION = "debugging.dev/requested-by";
 export const REQUESTER_GROUPS_ANNOTATION = "debugging.dev/requested-by-groups";
 
-export type Profile = "general" | "baseline" | "restricted" | "netadmin" | "sysadmin";
-export type ExpiryAction = "Evict" | "Delete";
+/** The words of the API, each spelled once: the CRDs, the types and the controller take them from here. */
+export const PROFILES = ["general", "baseline", "restricted", "netadmin", "sysadmin"] as const;
+export type Profile = (typeof PROFILES)[number];
+export const EXPIRY_ACTIONS = ["Evict", "Delete"] as const;
+export type ExpiryAction = (typeof EXPIRY_ACTIONS)[number];
+export const PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
 
 export interface DebugSessionSpec {
   targetPod: string;
   targetContainer?: string;
   image: string;
-  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  imagePullPolicy?: PullPolicy;
   command?: string[];
   args?: string[];
   env?: V1EnvVar[];
@@ -41,7 +46,14 @@ export interface DebugSessionSpec {
   ttlSecondsAfterFinished?: number;
 }
 
-export type Phase = "Pending" | "Injecting" | "Running" | "Completed" | "Expired" | "Failed" | "Terminated";
+export const PHASES = ["Pending", "Injecting", "Running", "Completed", "Expired", "Failed", "Terminated"] as const;
+export type Phase = (typeof PHASES)[number];
+/** Phases after which nothing more happens to the pod (ttlSecondsAfterFinished counts from them). */
+export const TERMINAL_PHASES: ReadonlySet<Phase> = new Set(["Expired", "Failed", "Terminated"]);
+export const CONDITION_TYPES = ["Injected", "Ready", "Expired"] as const;
+export type ConditionType = (typeof CONDITION_TYPES)[number];
+export const EVENT_TYPES = ["Normal", "Warning"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface ContainerStateMirror {
   state: "waiting" | "running" | "terminated";

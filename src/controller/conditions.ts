@@ -1,7 +1,7 @@
 // metav1.Condition bookkeeping: lastTransitionTime changes only when the status flips.
-import type { Condition } from "../api/types.ts";
+import type { Condition, ConditionType } from "../api/types.ts";
 
-export type ConditionType = "Injected" | "Ready" | "Expired";
+export type { ConditionType };
 
 export interface ConditionInput {
   type: ConditionType;

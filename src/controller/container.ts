@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import type { V1EphemeralContainer } from "@kubernetes/client-node";
 import { DEFAULT_PROFILE, type DebugSession } from "../api/types.ts";
-import { effectiveSecurityContext } from "./profiles.ts";
+import { effectiveSecurityContext } from "../api/profiles.ts";
 
 const MAX_NAME = 63;
 

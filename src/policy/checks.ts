@@ -5,17 +5,16 @@ import { parseDuration } from "../api/duration.ts";
 import {
   DEFAULT_ALLOWED_PROFILES,
   DEFAULT_MAX_SESSIONS_PER_POD,
-  DEFAULT_MAX_TTL,
   DEFAULT_POLICY,
   DEFAULT_PROFILE,
   type DebugPolicy,
   type DebugSession,
   type Profile,
 } from "../api/types.ts";
-import { effectiveSecurityContext, profileSecurityContext } from "../controller/profiles.ts";
+import { effectiveSecurityContext, profileSecurityContext } from "../api/profiles.ts";
 import { imageIsAllowedBy, isPinnedByDigest } from "./image.ts";
 import { formatSelector, matchesSelector } from "./selector.ts";
-import { effectiveTTL } from "./ttl.ts";
+import { effectiveTTL, maxTTLOf } from "./ttl.ts";
 import type { PolicyCheck, PolicyInput, Violation } from "./violation.ts";
 import { isSensitiveVolume } from "./volumes.ts";
 
@@ -195,7 +194,7 @@ export const secretEnvIsAllowed: PolicyCheck = ({ session, policy }) => {
 export const ttlIsWithinMaximum: PolicyCheck = ({ session, policy }) => {
   const ttl = effectiveTTL(session, policy);
   const source = session.spec.ttl === undefined ? `spec.defaultTTL of ${ref(policy)}` : "spec.ttl";
-  const maxText = policy.spec.maxTTL ?? DEFAULT_MAX_TTL;
+  const maxText = maxTTLOf(policy);
   const ms = parseDuration(ttl);
   const max = parseDuration(maxText);
   if (ms === undefined || max === undefined) {

@@ -28,3 +28,13 @@ export function apiMessage(err: unknown): string {
 
 export const isNotFound = (err: unknown): boolean => statusCode(err) === 404;
 export const isConflict = (err: unknown): boolean => statusCode(err) === 409;
+export const isBadRequest = (err: unknown): boolean => statusCode(err) === 400;
+export const isForbidden = (err: unknown): boolean => statusCode(err) === 403;
+export const isInvalid = (err: unknown): boolean => statusCode(err) === 422;
+export const isTooManyRequests = (err: unknown): boolean => statusCode(err) === 429;
+/** Admission (Pod Security, a policy engine) or validation said no: the request as sent will never pass. */
+export const isAdmissionRefusal = (err: unknown): boolean => isBadRequest(err) || isForbidden(err) || isInvalid(err);
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { formatDuration, parseDuration } from "../../src/api/duration.ts";
 import type { DebugSession, DebugSessionSpec, Profile } from "../../src/api/types.ts";
 import { attachCommand, ephemeralContainer, ephemeralContainerName } from "../../src/controller/container.ts";
-import { effectiveSecurityContext, profileSecurityContext } from "../../src/controller/profiles.ts";
+import { effectiveSecurityContext, profileSecurityContext } from "../../src/api/profiles.ts";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -22,9 +22,9 @@ import {
   requester,
   ttlMs,
   type AccessInput,
-  type Action,
   type Plan,
 } from "../../src/controller/decide.ts";
+import { actionsOf, whenRefused, type Action } from "./plan-readers.ts";
 import {
   CNAME,
   MIN,
@@ -89,13 +89,13 @@ function injected(injectedAt: Date, ttl: number, extra: DebugSessionStatus = {})
 
 type Kind = Action["kind"];
 const POD_WRITES: ReadonlySet<Kind> = new Set(["inject", "markPod", "removePod"]);
-const kinds = (plan: Plan): Kind[] => plan.actions.map((a) => a.kind);
-const podWrites = (plan: Plan): Action[] => plan.actions.filter((a) => POD_WRITES.has(a.kind));
-const injects = (plan: Plan): boolean => plan.actions.some((a) => a.kind === "inject");
+const kinds = (plan: Plan): Kind[] => actionsOf(plan).map((a) => a.kind);
+const podWrites = (plan: Plan): Action[] => actionsOf(plan).filter((a) => POD_WRITES.has(a.kind));
+const injects = (plan: Plan): boolean => actionsOf(plan).some((a) => a.kind === "inject");
 const condOf = (status: DebugSessionStatus, type: string): Condition | undefined => status.conditions?.find((c) => c.type === type);
 const cond = (plan: Plan, type: string): Condition | undefined => condOf(plan.status, type);
 const sessionEvents = (plan: Plan): Extract<Action, { kind: "event" }>[] =>
-  plan.actions.filter((a): a is Extract<Action, { kind: "event" }> => a.kind === "event" && a.on === "session");
+  actionsOf(plan).filter((a): a is Extract<Action, { kind: "event" }> => a.kind === "event" && a.on === "session");
 
 /** Asserts the shape every denial has: Failed, nothing written to any pod, a bounded re-check. */
 function expectDenied(plan: Plan, reason: string, maxRecheckMs = DEFAULT_DECIDE_OPTIONS.maxRecheckMs): void {
@@ -108,7 +108,6 @@ function expectDenied(plan: Plan, reason: string, maxRecheckMs = DEFAULT_DECIDE_
   expect(plan.status.targetPodUID).toBeUndefined();
   expect(plan.status.injectedAt).toBeUndefined();
   expect(plan.status.expiresAt).toBeUndefined();
-  expect(plan.ifInjectionRefused).toBeUndefined();
   expect(plan.requeueAfterMs).toBe(maxRecheckMs);
 }
 
@@ -185,7 +184,7 @@ describe("decide access: who asked, which policy, may they use it", () => {
     const plan = decide({ session: session({ annotations, spec, finalizers: [] }), pod: pod(), access: acc, now: NOW });
     expectDenied(plan, reason);
     for (const m of mentions) expect(plan.status.message).toContain(m);
-    expect(plan.actions).toEqual([expect.objectContaining({ kind: "event", on: "session", type: "Warning", reason })]);
+    expect(actionsOf(plan)).toEqual([expect.objectContaining({ kind: "event", on: "session", type: "Warning", reason })]);
   });
 
   it.each([
@@ -424,9 +423,9 @@ describe("decide access: a denial is looked at again, a refusal is not", () => {
 
   /** Failed statuses that are not denials: the apiserver refused, or the target cannot be debugged. */
   const refusedStatus = (): DebugSessionStatus => {
-    const plan = decide({ session: session(), pod: pod(), access: access(), now: ago(MIN) });
-    expect(injects(plan)).toBe(true);
-    return plan.ifInjectionRefused!('pods "web-0" is forbidden: violates PodSecurity "baseline:latest"');
+    const input = { session: session(), pod: pod(), access: access(), now: ago(MIN) };
+    expect(injects(decide(input))).toBe(true);
+    return whenRefused(input, "injection", 'pods "web-0" is forbidden: violates PodSecurity "baseline:latest"').status;
   };
   const finishedPodStatus = (): DebugSessionStatus => {
     const plan = decide({ session: session(), pod: { ...pod(), status: { phase: "Succeeded" } }, access: access(), now: ago(MIN) });
@@ -445,8 +444,7 @@ describe("decide access: a denial is looked at again, a refusal is not", () => {
     const plan = decide({ session: session({ status }), pod: pod(), access: acc, now: NOW });
     expect(plan.status).toEqual(status);
     expect(podWrites(plan)).toEqual([]);
-    expect(plan.actions).toEqual([]);
-    expect(plan.ifInjectionRefused).toBeUndefined();
+    expect(actionsOf(plan)).toEqual([]);
   });
 });
 
@@ -484,7 +482,7 @@ describe("decide access: status.requestedBy", () => {
 
   it("names the requester in the pod event of the injection", () => {
     const plan = decide({ session: session({ annotations: { [REQUESTER_ANNOTATION]: "carol" } }), pod: pod(), access: access(), now: NOW });
-    const podEvent = plan.actions.find((a) => a.kind === "event" && a.on === "pod");
+    const podEvent = actionsOf(plan).find((a) => a.kind === "event" && a.on === "pod");
     expect(podEvent).toMatchObject({ reason: "DebuggerInjected" });
     expect(podEvent?.kind === "event" ? podEvent.message : "").toContain("requested by carol");
   });
@@ -565,7 +563,7 @@ describe("decide access: not consulted once the debugger is in the pod", () => {
 
     const at = decide({ session: s, pod: taintedPod(), access: acc, now: EXPIRES_AT });
     expect(at.status.phase).toBe("Expired");
-    expect(at.actions.find((a) => a.kind === "removePod")).toMatchObject({ podUID: POD_UID, how: "Evict" });
+    expect(actionsOf(at).find((a) => a.kind === "removePod")).toMatchObject({ podUID: POD_UID, how: "Evict" });
   });
 
   // Regression: the retry of an injection into a reserved pod is judged again, like the first one.

@@ -3,7 +3,7 @@
 import type { CoreV1Event } from "@kubernetes/client-node";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { EventRecorder } from "../../src/controller/events.ts";
+import { EventRecorder } from "../../src/runtime/events.ts";
 
 const log = pino({ level: "silent" });
 const event = (reason: string): CoreV1Event => ({ metadata: {}, involvedObject: {}, reason });

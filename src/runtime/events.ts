@@ -4,7 +4,7 @@
 // `maxPending` wait; beyond that the oldest are dropped (and counted), never the reconcile.
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { apiMessage } from "../runtime/errors.ts";
+import { apiMessage } from "./errors.ts";
 
 export type SendEvent = (namespace: string, event: CoreV1Event) => Promise<void>;
 

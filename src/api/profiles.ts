@@ -1,6 +1,6 @@
 // Security profiles with the meaning `kubectl debug --profile` gives them for ephemeral containers.
 import type { V1SecurityContext } from "@kubernetes/client-node";
-import type { Profile } from "../api/types.ts";
+import type { Profile } from "./types.ts";
 
 /** The securityContext a profile gives the debugger before the session's own fields are applied. */
 export function profileSecurityContext(profile: Profile): V1SecurityContext | undefined {

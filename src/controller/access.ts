@@ -1,0 +1,68 @@
+// May this requester have this debugger now? A chain of named checks over the situation, the first
+// refusal wins (cert-manager's policy chains). Asked before every injection, retried ones included.
+import { DEFAULT_POLICY, REQUESTER_ANNOTATION } from "../api/types.ts";
+import { evaluatePolicy } from "../policy/evaluate.ts";
+import { Reason } from "./reasons.ts";
+import type { Situation } from "./situation.ts";
+
+export interface Denial {
+  reason: string;
+  message: string;
+}
+
+type AccessCheck = (s: Situation) => Denial | undefined;
+
+const namespaceOf = (s: Situation): string => s.session.metadata.namespace ?? "";
+const policyName = (s: Situation): string => s.session.spec.policy ?? DEFAULT_POLICY;
+
+const requesterIsKnown: AccessCheck = (s) =>
+  s.requestedBy
+    ? undefined
+    : {
+        reason: Reason.RequesterUnknown,
+        message:
+          `the session carries no requester stamp (annotation ${REQUESTER_ANNOTATION}): the admission policies in ` +
+          "config/admission are not installed, so nobody can tell who asked; install them (make install) and create the session again",
+      };
+
+const policyExists: AccessCheck = (s) =>
+  s.access.policy
+    ? undefined
+    : {
+        reason: Reason.PolicyNotFound,
+        message:
+          `DebugPolicy ${namespaceOf(s)}/${policyName(s)} (spec.policy) does not exist: nothing may be debugged in namespace ` +
+          `${namespaceOf(s)} until a policy admin creates it (see config/samples/debugpolicy.yaml), or name an existing policy in spec.policy`,
+      };
+
+const requesterMayUsePolicy: AccessCheck = (s) => {
+  if (s.access.requesterMayUse === true) return undefined;
+  const [ns, name] = [namespaceOf(s), policyName(s)];
+  return {
+    reason: Reason.PolicyUseForbidden,
+    message:
+      `user ${s.requestedBy?.username ?? ""} may not use DebugPolicy ${ns}/${name}: RBAC must grant verb "use" on ` +
+      `debugpolicies (resourceNames: [${name}]) in namespace ${ns}; ask a namespace admin for a RoleBinding to ` +
+      "ClusterRole debugpolicy-user or a narrower Role",
+  };
+};
+
+const policyAllowsSession: AccessCheck = (s) => {
+  const { session, pod, access } = s;
+  const policy = access.policy;
+  if (!policy) return undefined;
+  const violations = evaluatePolicy({ session, policy, pod, otherSessionsOnPod: access.otherSessionsOnPod });
+  if (!violations.length) return undefined;
+  return { reason: Reason.PolicyViolation, message: violations.map((v) => `${v.reason}: ${v.message}`).join("; ") };
+};
+
+export const ACCESS_CHECKS: readonly AccessCheck[] = [requesterIsKnown, policyExists, requesterMayUsePolicy, policyAllowsSession];
+
+/** The first reason this requester may not have this debugger now, or undefined. */
+export function accessDenial(s: Situation): Denial | undefined {
+  for (const check of ACCESS_CHECKS) {
+    const denial = check(s);
+    if (denial) return denial;
+  }
+  return undefined;
+}

@@ -1,0 +1,39 @@
+// What decide() reads: everything a reconcile gathered (gather.ts), and the clock.
+import type { V1Pod } from "@kubernetes/client-node";
+import type { DebugPolicy, DebugSession } from "../api/types.ts";
+import type { Refusal } from "./plan.ts";
+
+export interface DecideOptions {
+  /** How long an eviction may be refused (PodDisruptionBudget) before the pod is deleted. */
+  evictionTimeoutMs: number;
+  /** Bounds of the re-check interval while a target pod is missing or not running yet. */
+  minRecheckMs: number;
+  maxRecheckMs: number;
+}
+
+export const DEFAULT_DECIDE_OPTIONS: DecideOptions = {
+  evictionTimeoutMs: 60_000,
+  minRecheckMs: 5_000,
+  maxRecheckMs: 60_000,
+};
+
+/** What decides whether the requester may have this debugger at all; checked before every injection. */
+export interface AccessInput {
+  /** The DebugPolicy spec.policy names, in the session's namespace; undefined when it does not exist. */
+  policy: DebugPolicy | undefined;
+  /** RBAC's answer (SubjectAccessReview) to "may the requester use that policy?"; undefined when not asked. */
+  requesterMayUse: boolean | undefined;
+  /** Sessions other than this one that hold or are injecting into the same pod. */
+  otherSessionsOnPod: number;
+}
+
+export interface DecideInput {
+  session: DebugSession;
+  /** The target pod as the cluster has it now (informer cache or a fresh GET); undefined if absent. */
+  pod: V1Pod | undefined;
+  access: AccessInput;
+  now: Date;
+  options?: DecideOptions;
+  /** Set when the apiserver refused a write of the plan decided for this same input. */
+  refusal?: Refusal;
+}

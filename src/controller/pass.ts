@@ -1,0 +1,25 @@
+// One pass over a gathered input: decide, apply, and when the apiserver refused a pod write, decide
+// once more with that refusal and write what it says. Shared by the reconciler and its tests.
+import type { Logger } from "pino";
+import type { Applier } from "./apply.ts";
+import { decide } from "./decide.ts";
+import type { DecideInput } from "./input.ts";
+import type { Plan } from "./plan.ts";
+
+export interface PassResult {
+  /** The plan whose writes stand: the refusal's, when there was one. */
+  plan: Plan;
+  /** The session's resourceVersion after our last write of it; undefined when it was not written. */
+  resourceVersion?: string;
+}
+
+export async function decideAndApply(input: DecideInput, applier: Applier, log: Logger): Promise<PassResult> {
+  const plan = decide(input);
+  const first = await applier.apply(plan, input.session, input.pod, log);
+  if (!first.refusal) return { plan, resourceVersion: first.resourceVersion };
+  const { session } = input;
+  const current = { ...session, metadata: { ...session.metadata, resourceVersion: first.resourceVersion ?? session.metadata.resourceVersion } };
+  const reported = decide({ ...input, session: current, refusal: first.refusal });
+  const second = await applier.apply(reported, current, input.pod, log);
+  return { plan: reported, resourceVersion: second.resourceVersion ?? first.resourceVersion };
+}

@@ -1,0 +1,49 @@
+// What a reconcile should do, as plain data: decide() builds it, apply() carries it out. It can be
+// printed (JSON.stringify) and compared in tests; the wire format of each write is apply's business.
+import type { V1EphemeralContainer } from "@kubernetes/client-node";
+import type { DebugSessionStatus, EventType, ExpiryAction } from "../api/types.ts";
+
+export type PodWrite =
+  /** Add the debugger to the pod with this UID (never to a pod recreated under the same name). */
+  | { kind: "inject"; pod: string; podUID: string; container: V1EphemeralContainer }
+  /** Label the pod for our pod cache and record every session that tainted it. */
+  | { kind: "markPod"; pod: string; podUID: string; session: string; taintedBy: string[] }
+  /** Remove the tainted pod, with a UID precondition. */
+  | { kind: "removePod"; pod: string; podUID: string; how: ExpiryAction };
+
+export interface PlannedEvent {
+  on: "session" | "pod";
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+export interface Plan {
+  /** Added before any pod write, so a deletion cannot outrun the cleanup; removed after everything else. */
+  finalizer?: "add" | "remove";
+  /** In order; the first that fails stops the rest (a refusal comes back to decide as input.refusal). */
+  podWrites: PodWrite[];
+  /** Written only when it differs from the session's status, and only after the pod writes succeeded. */
+  status: DebugSessionStatus;
+  /** Recorded after the status write, in the background. */
+  events: PlannedEvent[];
+  /** ttlSecondsAfterFinished has run out: delete the session. */
+  deleteSession?: boolean;
+  /** Come back at this delay (the exact expiry instant, or a bounded re-check); undefined: wait for events. */
+  requeueAfterMs?: number;
+  /** Come back with the rate-limited retry (a refused eviction may pass later); the text says why. */
+  retryWithBackoff?: string;
+}
+
+/** What the apiserver refused in the last apply of this pass: decide plans the status that reports it. */
+export interface Refusal {
+  of: "injection" | "eviction";
+  message: string;
+}
+
+export function emptyPlan(status: DebugSessionStatus): Plan {
+  return { podWrites: [], status, events: [] };
+}
+
+export const sessionEvent = (type: EventType, reason: string, message: string): PlannedEvent => ({ on: "session", type, reason, message });
+export const podEvent = (type: EventType, reason: string, message: string): PlannedEvent => ({ on: "pod", type, reason, message });

@@ -1,0 +1,149 @@
+// Situations after the injection: mirror the debugger, expire, notice the pod going, report a refusal.
+import { DEFAULT_EXPIRY_ACTION, type ContainerStateMirror, type DebugSessionStatus, type ExpiryAction } from "../api/types.ts";
+import { isStarting, mirrorContainerState } from "./container-state.ts";
+import { emptyPlan, podEvent, sessionEvent, type Plan, type Refusal } from "./plan.ts";
+import { withTransitionEvent } from "./plans-ended.ts";
+import { markPod } from "./plans-injection.ts";
+import { Reason } from "./reasons.ts";
+import { podName, type Situation } from "./situation.ts";
+import { StatusBuilder, injectedCondition } from "./status.ts";
+
+const untilExpiry = (s: Situation): number | undefined =>
+  s.expiresAtMs !== undefined ? Math.max(0, s.expiresAtMs - s.now.getTime()) : undefined;
+
+/** Reserved, but the pod is gone or is another pod now: never touch it. */
+export function planPodLost(s: Situation): Plan {
+  const statuses = new StatusBuilder(s);
+  const target = s.session.spec.targetPod;
+  const uid = s.reservation?.podUID;
+  if (s.pastDeadline || s.expiredBefore) {
+    const injected = {
+      type: "Injected" as const,
+      status: "True" as const,
+      reason: Reason.Injected,
+      message: `debugger was injected at ${s.status.injectedAt}`,
+    };
+    const status = statuses.podRemoved(`the TTL ran out and pod ${target} (uid ${uid}) is gone`, injected);
+    return withTransitionEvent(s, emptyPlan(status), "Normal", Reason.PodRemoved);
+  }
+  const replaced = s.pod !== undefined;
+  const reason = replaced ? Reason.TargetPodReplaced : Reason.TargetPodGone;
+  const message = replaced
+    ? `pod ${target} was replaced by a new pod (uid ${s.podUID}); the new pod is never touched`
+    : `pod ${target} (uid ${uid}) went away before the TTL ran out`;
+  return withTransitionEvent(s, emptyPlan(statuses.terminated(reason, message, undefined, s.status.containerState)), "Warning", reason);
+}
+
+/** How the pod goes at expiry: as the session asks, and deleted once evictions were refused for too long. */
+function removal(s: Situation): ExpiryAction {
+  const overdue = s.now.getTime() - (s.expiresAtMs ?? 0);
+  const asked = s.session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION;
+  return asked === "Delete" || overdue >= s.opts.evictionTimeoutMs ? "Delete" : "Evict";
+}
+
+/** The TTL ran out and the pod carries our debugger: remove it (or record that it is going). */
+export function planExpiry(s: Situation): Plan {
+  const name = podName(s);
+  const statuses = new StatusBuilder(s);
+  const injected = injectedCondition(s, name);
+  if (s.podDeleting) {
+    const status = statuses.podRemoved(`the TTL ran out; pod ${name} is being removed`, injected);
+    return withTransitionEvent(s, emptyPlan(status), "Normal", Reason.PodRemoved);
+  }
+  const how = removal(s);
+  // Written only once the removal went through.
+  const status = statuses.podRemoved(`the TTL ran out; pod ${name} was ${how === "Evict" ? "evicted" : "deleted"}`, injected);
+  const plan = emptyPlan(status);
+  if (!s.hasFinalizer) plan.finalizer = "add";
+  plan.podWrites.push({ kind: "removePod", pod: name, podUID: s.reservation?.podUID ?? "", how });
+  const verb = how === "Evict" ? "evicting" : "deleting";
+  plan.events.push(
+    podEvent("Normal", Reason.DebugSessionExpired, `debug session ${s.session.metadata.name} expired; ${verb} the pod it tainted`),
+    sessionEvent("Normal", Reason.Expired, status.message ?? ""),
+  );
+  return plan;
+}
+
+/** The debugger is in the pod and the TTL has not run out: report what the kubelet says of it. */
+export function planMirror(s: Situation): Plan {
+  const observed = s.pod ? mirrorContainerState(s.pod, s.containerName) : undefined;
+  const containerState = isStarting(observed) ? undefined : observed;
+  const name = podName(s);
+  if (s.podDeleting) {
+    const message = `pod ${name} is being deleted before the TTL ran out`;
+    const status = new StatusBuilder(s).terminated(Reason.TargetPodGone, message, injectedCondition(s, name), containerState);
+    return withTransitionEvent(s, emptyPlan(status), "Warning", Reason.TargetPodGone);
+  }
+  const plan = emptyPlan(mirroredStatus(s, name, containerState));
+  if (!s.hasFinalizer) plan.finalizer = "add";
+  if (s.pod) plan.podWrites.push(...markPod(s.pod, s.session));
+  plan.requeueAfterMs = untilExpiry(s);
+  // Still the status the injection wrote: no event.
+  if (containerState === undefined) return plan;
+  const reason = mirroredReason(containerState);
+  return withTransitionEvent(s, plan, containerState.state === "waiting" ? "Warning" : "Normal", reason);
+}
+
+function mirroredReason(state: ContainerStateMirror): string {
+  if (state.state === "running") return Reason.Running;
+  if (state.state === "terminated") return Reason.DebuggerExited;
+  // Waiting for another reason than creation (ImagePullBackOff, CreateContainerError): worth a Warning.
+  return state.reason ?? Reason.Waiting;
+}
+
+function mirroredStatus(s: Situation, name: string, state: ContainerStateMirror | undefined): DebugSessionStatus {
+  const statuses = new StatusBuilder(s);
+  const injected = injectedCondition(s, name);
+  if (state === undefined) return statuses.starting(injected);
+  const reason = mirroredReason(state);
+  if (state.state === "running") {
+    return statuses.build(
+      "Running",
+      `debugger is running; attach with: ${statuses.attachCommand}`,
+      [injected, { type: "Ready", status: "True", reason, message: `running since ${state.startedAt ?? "now"}` }],
+      state,
+    );
+  }
+  if (state.state === "terminated") {
+    const code = state.exitCode ?? "?";
+    return statuses.build(
+      "Completed",
+      `debugger exited with code ${code}; pod ${name} is removed at ${statuses.expiresAt}`,
+      [injected, { type: "Ready", status: "False", reason, message: `exit code ${code} (${state.reason ?? "terminated"})` }],
+      state,
+    );
+  }
+  const detail = state.message ? `: ${state.message}` : "";
+  return statuses.build(
+    "Injecting",
+    `debugger is waiting: ${reason}${detail}`,
+    [injected, { type: "Ready", status: "False", reason, message: state.message ?? "waiting to start" }],
+    state,
+  );
+}
+
+/** The apiserver refused a pod write of this pass's plan: report it (a refused eviction is retried). */
+export function planRefusal(s: Situation, refusal: Refusal): Plan {
+  if (refusal.of === "injection") {
+    const reservation = s.reservation ?? { podUID: s.podUID ?? "", injectedAt: s.now.toISOString() };
+    const status = new StatusBuilder(s, reservation).build("Failed", `the apiserver refused the debugger: ${refusal.message}`, [
+      { type: "Injected", status: "False", reason: Reason.InjectionRefused, message: refusal.message },
+      { type: "Ready", status: "False", reason: Reason.InjectionRefused, message: "no debugger" },
+    ]);
+    return { ...emptyPlan(status), events: [sessionEvent("Warning", Reason.InjectionRefused, refusal.message)] };
+  }
+  const name = podName(s);
+  const deleteAfter = new Date((s.expiresAtMs ?? 0) + s.opts.evictionTimeoutMs).toISOString();
+  const why = `the eviction of pod ${name} was refused: ${refusal.message}; it is retried, and the pod is deleted instead after ${deleteAfter}`;
+  const status = new StatusBuilder(s).build(
+    "Expired",
+    `the TTL ran out; ${why}`,
+    [
+      injectedCondition(s, name),
+      { type: "Ready", status: "False", reason: Reason.Expiring, message: "the pod is being removed" },
+      { type: "Expired", status: "True", reason: Reason.EvictionBlocked, message: why },
+    ],
+    s.status.containerState,
+  );
+  return { ...emptyPlan(status), retryWithBackoff: refusal.message };
+}

@@ -1,0 +1,119 @@
+// Situations before the debugger is in the pod: waiting for the target, judging access, injecting.
+import type { V1Pod } from "@kubernetes/client-node";
+import { SESSION_ANNOTATION, SESSION_LABEL, type DebugSession } from "../api/types.ts";
+import { accessDenial } from "./access.ts";
+import { ephemeralContainer } from "./container.ts";
+import type { DecideOptions } from "./input.ts";
+import { emptyPlan, podEvent, sessionEvent, type Plan, type PodWrite } from "./plan.ts";
+import { planDenied, planEnded, withTransitionEvent } from "./plans-ended.ts";
+import { Reason } from "./reasons.ts";
+import { injectionWasRefused, isExpired, podName, type Reservation, type Situation } from "./situation.ts";
+import { StatusBuilder, injectedCondition } from "./status.ts";
+
+/** Back off while waiting for a pod: a young session re-checks soon, an old one rarely. */
+export function recheckDelay(session: DebugSession, now: Date, opts: DecideOptions): number {
+  const created = session.metadata.creationTimestamp;
+  const age = created ? now.getTime() - new Date(created).getTime() : 0;
+  return Math.min(opts.maxRecheckMs, Math.max(opts.minRecheckMs, Math.floor(age / 2)));
+}
+
+/** Nothing reserved yet: may the requester have this debugger, and is the target ready for it? */
+export function planBeforeInjection(s: Situation): Plan {
+  const denial = accessDenial(s);
+  if (denial) return planDenied(s, denial);
+  const waiting = waitingForTarget(s);
+  if (waiting) return waiting;
+  // Nothing is written before the injection: its UID test keeps a replacement pod untouched, and a
+  // crash before the status write leaves our container in the pod, which the next pass adopts.
+  return planInjection(s, { podUID: s.podUID ?? "", injectedAt: s.now.toISOString() });
+}
+
+/** Why the target pod cannot take a debugger now (missing, not running, finished, no such container). */
+function waitingForTarget(s: Situation): Plan | undefined {
+  const { pod, session } = s;
+  const statuses = new StatusBuilder(s);
+  const recheck = recheckDelay(session, s.now, s.opts);
+  const notYet = (phase: "Pending" | "Failed", reason: string, message: string, detail: string): Plan => {
+    const ready = phase === "Pending" ? "no debugger yet" : "no debugger";
+    const plan = emptyPlan(statuses.notInjected(phase, reason, message, detail, ready));
+    if (phase === "Pending") plan.requeueAfterMs = recheck;
+    return withTransitionEvent(s, plan, "Warning", reason);
+  };
+  const target = session.spec.targetPod;
+  if (!pod) {
+    const message = `pod ${target} not found in namespace ${session.metadata.namespace}; the session waits for it`;
+    return notYet("Pending", Reason.TargetPodNotFound, message, `pod ${target} does not exist (yet)`);
+  }
+  const name = podName(s);
+  const podPhase = pod.status?.phase;
+  if (podPhase === "Succeeded" || podPhase === "Failed") {
+    const message = `pod ${name} has finished (${podPhase}); a finished pod cannot be debugged`;
+    return notYet("Failed", Reason.TargetPodFinished, message, `pod phase is ${podPhase}`);
+  }
+  if (s.podDeleting || podPhase !== "Running") {
+    const why = s.podDeleting ? "is being deleted" : `is ${podPhase ?? "not running"}`;
+    return notYet("Pending", Reason.TargetPodNotRunning, `pod ${name} ${why}; the session waits for it to run`, `pod ${why}`);
+  }
+  const container = session.spec.targetContainer;
+  if (container && !pod.spec?.containers.some((c) => c.name === container)) {
+    const names = pod.spec?.containers.map((c) => c.name).join(", ");
+    return notYet("Failed", Reason.TargetContainerNotFound, `pod ${name} has no container ${container}`, `containers: ${names}`);
+  }
+  return undefined;
+}
+
+/** The reserved pod is ours but our container is not in it: inject (again), unless that is over. */
+export function planRetriedInjection(s: Situation): Plan {
+  if (injectionWasRefused(s)) return planEnded(s);
+  const expired = isExpired(s);
+  if (!expired && !s.podDeleting) {
+    // A retried injection is judged again: the policy or the requester's role may have changed.
+    const denial = accessDenial(s);
+    return denial ? planDenied(s, denial) : planInjection(s, s.reservation);
+  }
+  const reason = expired ? Reason.NotInjected : Reason.TargetPodGone;
+  const message = expired ? "the TTL ran out before the debugger could be injected" : `pod ${podName(s)} is being deleted`;
+  const status = new StatusBuilder(s).build(expired ? "Expired" : "Terminated", message, [
+    { type: "Injected", status: "False", reason, message },
+    { type: "Ready", status: "False", reason: Reason.NotInjected, message: "no debugger" },
+  ]);
+  return withTransitionEvent(s, emptyPlan(status), "Warning", reason);
+}
+
+/**
+ * Inject, mark the pod, and write the status the session has after the injection, in one pass. The
+ * status reports `reservation`, which the injection makes true.
+ */
+export function planInjection(s: Situation, reservation: Reservation | undefined): Plan {
+  const { session, pod } = s;
+  const name = podName(s);
+  const statuses = new StatusBuilder(s, reservation);
+  const container = ephemeralContainer(session);
+  const expiresAt = statuses.expiresAt;
+  const who = s.requestedBy?.username ?? "unknown";
+  const why = session.spec.reason ? `, reason: ${session.spec.reason}` : "";
+  const plan = emptyPlan(statuses.starting(injectedCondition(s, name)));
+  if (!s.hasFinalizer) plan.finalizer = "add";
+  plan.podWrites.push({ kind: "inject", pod: name, podUID: reservation?.podUID ?? "", container });
+  if (pod) plan.podWrites.push(...markPod(pod, session));
+  plan.events.push(
+    podEvent(
+      "Normal",
+      Reason.DebuggerInjected,
+      `debug session ${session.metadata.name} (requested by ${who}${why}) added ephemeral container ${s.containerName} ` +
+        `(image ${container.image}); the pod will be removed at ${expiresAt}`,
+    ),
+    sessionEvent("Normal", Reason.Injected, `injected debugger ${s.containerName} into pod ${name}; the pod will be removed at ${expiresAt}`),
+  );
+  if (expiresAt !== undefined) plan.requeueAfterMs = Math.max(0, Date.parse(expiresAt) - s.now.getTime());
+  return plan;
+}
+
+/** The label selects the pod for our pod cache; the annotation lists every session that tainted it. */
+export function markPod(pod: V1Pod, session: DebugSession): PodWrite[] {
+  const sessionName = session.metadata.name ?? "";
+  const taintedBy = (pod.metadata?.annotations?.[SESSION_ANNOTATION] ?? "").split(",").filter(Boolean);
+  if (pod.metadata?.labels?.[SESSION_LABEL] !== undefined && taintedBy.includes(sessionName)) return [];
+  if (!taintedBy.includes(sessionName)) taintedBy.push(sessionName);
+  return [{ kind: "markPod", pod: pod.metadata?.name ?? "", podUID: pod.metadata?.uid ?? "", session: sessionName, taintedBy }];
+}

@@ -1,0 +1,52 @@
+// One-fact predicates over a session (pepr's adjudicators): the reconciler, the gatherer and decide
+// ask these instead of spelling out phases.
+import type { V1Pod } from "@kubernetes/client-node";
+import {
+  REQUESTER_ANNOTATION,
+  REQUESTER_GROUPS_ANNOTATION,
+  type DebugSession,
+  type DebugSessionStatus,
+  type Phase,
+  type RequestedBy,
+} from "../api/types.ts";
+import { ephemeralContainerName } from "./container.ts";
+
+/** Who asked, from the admission stamp. */
+export function requester(session: DebugSession): RequestedBy | undefined {
+  const a = session.metadata.annotations;
+  const username = a?.[REQUESTER_ANNOTATION];
+  if (!username) return undefined;
+  const groups = (a[REQUESTER_GROUPS_ANNOTATION] ?? "")
+    .split(",")
+    .map((g) => g.trim())
+    .filter(Boolean);
+  return groups.length ? { username, groups } : { username };
+}
+
+/**
+ * No debugger of this session is in a pod yet: it has reserved no pod, or it Failed (a Failed
+ * session never got one; a retried injection is judged again). Access is asked only then.
+ */
+export function awaitsInjection(status: DebugSessionStatus | undefined): boolean {
+  return status?.targetPodUID === undefined || status.phase === "Failed";
+}
+
+const HOLDING: ReadonlySet<Phase> = new Set(["Injecting", "Running", "Completed"]);
+
+/** A session in this phase has (or is putting) a debugger in its pod: it counts for maxSessionsPerPod. */
+export const holdsPod = (phase: Phase | undefined): boolean => phase !== undefined && HOLDING.has(phase);
+
+/** The session recorded when its debugger went in, so its deadline is known. */
+export const isInjected = (status: DebugSessionStatus | undefined): boolean => status?.injectedAt !== undefined;
+
+/**
+ * The pod cache may stand in for a GET: it shows the very pod the session injected into, with our
+ * container in it. Anything else (another UID, our container not visible yet, a session being
+ * deleted) is read fresh, so a cache that is behind never causes a second injection.
+ */
+export function cachedPodIsTrusted(session: DebugSession, cached: V1Pod | undefined): cached is V1Pod {
+  if (cached === undefined || session.metadata.deletionTimestamp) return false;
+  if (!isInjected(session.status) || session.status?.targetPodUID !== cached.metadata?.uid) return false;
+  const name = ephemeralContainerName(session);
+  return cached.spec?.ephemeralContainers?.some((c) => c.name === name) ?? false;
+}

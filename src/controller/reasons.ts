@@ -1,0 +1,46 @@
+// Every reason the operator writes into a condition or an Event, spelled once (cert-manager's
+// constants.go). Tests, docs and people's alerts match on these words.
+export const Reason = {
+  // Before injection: the target.
+  TargetPodNotFound: "TargetPodNotFound",
+  TargetPodNotRunning: "TargetPodNotRunning",
+  TargetPodFinished: "TargetPodFinished",
+  TargetContainerNotFound: "TargetContainerNotFound",
+  // Before injection: access.
+  RequesterUnknown: "RequesterUnknown",
+  PolicyNotFound: "PolicyNotFound",
+  PolicyUseForbidden: "PolicyUseForbidden",
+  PolicyViolation: "PolicyViolation",
+  // The injection and the debugger.
+  Injected: "Injected",
+  InjectionRefused: "InjectionRefused",
+  NotInjected: "NotInjected",
+  ContainerCreating: "ContainerCreating",
+  Running: "Running",
+  Waiting: "Waiting",
+  DebuggerExited: "DebuggerExited",
+  // The end.
+  Expiring: "Expiring",
+  EvictionBlocked: "EvictionBlocked",
+  PodRemoved: "PodRemoved",
+  TargetPodGone: "TargetPodGone",
+  TargetPodReplaced: "TargetPodReplaced",
+  // Events on the pod.
+  DebuggerInjected: "DebuggerInjected",
+  DebugSessionExpired: "DebugSessionExpired",
+  DebugSessionDeleted: "DebugSessionDeleted",
+  // Event on the session when it expires.
+  Expired: "Expired",
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Reasons of a denial by policy or RBAC: re-evaluated on every pass, since policies and roles change. */
+export const DENIAL_REASONS: ReadonlySet<string> = new Set<Reason>([
+  Reason.RequesterUnknown,
+  Reason.PolicyNotFound,
+  Reason.PolicyUseForbidden,
+  Reason.PolicyViolation,
+]);
+
+/** While the kubelet reports these, the debugger is only being created: nothing worth reporting yet. */
+export const STARTING_REASONS: ReadonlySet<string> = new Set(["ContainerCreating", "PodInitializing"]);

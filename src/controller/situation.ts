@@ -1,0 +1,131 @@
+// The facts decide() branches on, derived once from the gathered input, each under a name.
+import type { V1Pod } from "@kubernetes/client-node";
+import { FINALIZER, TERMINAL_PHASES, type DebugSession, type DebugSessionStatus, type RequestedBy } from "../api/types.ts";
+import { ttlMs } from "../policy/ttl.ts";
+import { findCondition } from "./conditions.ts";
+import { ephemeralContainerName } from "./container.ts";
+import { containerStartedAt } from "./container-state.ts";
+import { DEFAULT_DECIDE_OPTIONS, type AccessInput, type DecideInput, type DecideOptions } from "./input.ts";
+import { requester } from "./predicates.ts";
+import { DENIAL_REASONS, Reason } from "./reasons.ts";
+
+/** The pod a session's debugger is (or is about to be) in, and the instant its TTL counts from. */
+export interface Reservation {
+  podUID: string;
+  /** Absent only in a status written by hand: then no deadline is known. */
+  injectedAt?: string;
+}
+
+export interface Situation {
+  session: DebugSession;
+  pod: V1Pod | undefined;
+  access: AccessInput;
+  now: Date;
+  opts: DecideOptions;
+  /** The status as the session has it. */
+  status: DebugSessionStatus;
+  generation: number;
+  hasFinalizer: boolean;
+  containerName: string;
+  requestedBy: RequestedBy | undefined;
+  /**
+   * Recorded in status; or, when the status write after an injection did not happen, adopted from
+   * our container found in the pod, counted from the container's start when the kubelet reported it.
+   */
+  reservation: Reservation | undefined;
+  podUID: string | undefined;
+  /** The pod is the one the session reserved (or, unreserved, the one carrying our container). */
+  podIsOurs: boolean;
+  /** Our pod carries our debugger. */
+  tainted: boolean;
+  podDeleting: boolean;
+  /** The TTL in ms, bounded by the policy (policy/ttl.ts). */
+  ttlMs: number;
+  expiresAtMs: number | undefined;
+  /** A time fact: the deadline has passed. */
+  pastDeadline: boolean;
+  /** History: the session already reported Expired; a ttl raised since does not bring it back. */
+  expiredBefore: boolean;
+}
+
+export function situation(input: DecideInput): Situation {
+  const { session, pod, access, now } = input;
+  const status = session.status ?? {};
+  const containerName = ephemeralContainerName(session);
+  const podUID = pod?.metadata?.uid;
+  const carriesOurs = pod?.spec?.ephemeralContainers?.some((c) => c.name === containerName) ?? false;
+  const reservation = reservationOf(status, pod, podUID, carriesOurs, containerName, now);
+  // The inject patch tests the pod's UID, so only the pod we looked at can carry our container.
+  const podIsOurs = pod !== undefined && reservation !== undefined && podUID === reservation.podUID;
+  const ttl = ttlMs(session, access.policy);
+  const expiresAtMs = reservation?.injectedAt ? Date.parse(reservation.injectedAt) + ttl : undefined;
+  return {
+    session,
+    pod,
+    access,
+    now,
+    opts: input.options ?? DEFAULT_DECIDE_OPTIONS,
+    status,
+    generation: session.metadata.generation ?? 0,
+    hasFinalizer: session.metadata.finalizers?.includes(FINALIZER) ?? false,
+    containerName,
+    requestedBy: requester(session),
+    reservation,
+    podUID,
+    podIsOurs,
+    tainted: podIsOurs && carriesOurs,
+    podDeleting: pod?.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null,
+    ttlMs: ttl,
+    expiresAtMs,
+    pastDeadline: expiresAtMs !== undefined && now.getTime() >= expiresAtMs,
+    expiredBefore: status.phase === "Expired",
+  };
+}
+
+function reservationOf(
+  status: DebugSessionStatus,
+  pod: V1Pod | undefined,
+  podUID: string | undefined,
+  carriesOurs: boolean,
+  containerName: string,
+  now: Date,
+): Reservation | undefined {
+  if (status.targetPodUID !== undefined) {
+    return { podUID: status.targetPodUID, injectedAt: status.injectedAt };
+  }
+  if (pod === undefined || podUID === undefined || !carriesOurs) return undefined;
+  return { podUID, injectedAt: containerStartedAt(pod, containerName) ?? now.toISOString() };
+}
+
+// ---- named facts over a situation
+
+export const isExpired = (s: Situation): boolean => s.pastDeadline || s.expiredBefore;
+
+export const isBeingDeleted = (s: Situation): boolean => Boolean(s.session.metadata.deletionTimestamp);
+
+/** The pod was removed at expiry: nothing is left to do or to report, whatever the pod does now. */
+export const podWasRemovedAtExpiry = (s: Situation): boolean =>
+  s.status.phase === "Expired" && findCondition(s.status.conditions, "Expired")?.reason === Reason.PodRemoved;
+
+/**
+ * An ended session stays as it is. Not ended for good: one that still holds a live pod (the removal
+ * is retried), a denied one (access may be granted later), one whose removal was pending when the
+ * pod went away (that is recorded), and a Failed one whose spec changed (a longer ttl: tried again).
+ */
+export function hasEndedForGood(s: Situation): boolean {
+  const { phase, observedGeneration, conditions } = s.status;
+  if (!phase || !TERMINAL_PHASES.has(phase)) return false;
+  const holdsLivePod = s.tainted && !s.podDeleting;
+  const deniedBefore = phase === "Failed" && DENIAL_REASONS.has(findCondition(conditions, "Injected")?.reason ?? "");
+  const removalPending = phase === "Expired" && findCondition(conditions, "Expired")?.status === "True";
+  if (holdsLivePod || deniedBefore || removalPending) return false;
+  return phase !== "Failed" || observedGeneration === s.generation;
+}
+
+/** The apiserver refused this very injection before, and nothing in the spec changed since. */
+export const injectionWasRefused = (s: Situation): boolean =>
+  s.status.phase === "Failed" &&
+  s.status.observedGeneration === s.generation &&
+  findCondition(s.status.conditions, "Injected")?.reason === Reason.InjectionRefused;
+
+export const podName = (s: Situation): string => s.pod?.metadata?.name ?? s.session.spec.targetPod;

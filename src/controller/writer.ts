@@ -1,0 +1,137 @@
+// The narrow interface every write of the operator goes through (the CronJob controller's jobControl):
+// a real implementation over client-node here, an in-memory one in the tests. Wire formats (JSON
+// patches, preconditions, the joined annotation) live in the real implementation only.
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Api,
+  type CoreV1Event,
+  type CustomObjectsApi,
+  type V1EphemeralContainer,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import { FINALIZER, GROUP, SESSION_ANNOTATION, SESSION_LABEL, SESSION_PLURAL, VERSION, type DebugSession } from "../api/types.ts";
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export interface ClusterWriter {
+  /** Returns the session's resourceVersion after the write. */
+  addFinalizer(session: DebugSession): Promise<string | undefined>;
+  removeFinalizer(session: DebugSession): Promise<void>;
+  /** A merge patch of status, refused (409) when the session is no longer at `resourceVersion`. */
+  patchStatus(session: DebugSession, patch: Record<string, unknown>, resourceVersion: string | undefined): Promise<string | undefined>;
+  deleteSession(session: DebugSession): Promise<void>;
+  /** `observed` is the pod as this pass saw it (the debuggers already in it). */
+  injectEphemeralContainer(pod: PodRef, container: V1EphemeralContainer, observed: V1Pod | undefined): Promise<void>;
+  markPod(pod: PodRef, session: string, taintedBy: string[], observed: V1Pod | undefined): Promise<void>;
+  evictPod(pod: PodRef): Promise<void>;
+  deletePod(pod: PodRef): Promise<void>;
+  createEvent(namespace: string, event: CoreV1Event): Promise<void>;
+}
+
+const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+export const FIELD_MANAGER = "debugsession-operator";
+const escapePointer = (s: string): string => s.replace(/~/g, "~0").replace(/\//g, "~1");
+
+export class ApiClusterWriter implements ClusterWriter {
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+
+  constructor(clients: { core: CoreV1Api; custom: CustomObjectsApi }) {
+    this.core = clients.core;
+    this.custom = clients.custom;
+  }
+
+  private sessionRef(session: DebugSession) {
+    const { namespace = "", name = "" } = session.metadata;
+    return { group: GROUP, version: VERSION, plural: SESSION_PLURAL, namespace, name, fieldManager: FIELD_MANAGER };
+  }
+
+  async addFinalizer(session: DebugSession): Promise<string | undefined> {
+    const ops = [
+      { op: "test", path: "/metadata/resourceVersion", value: session.metadata.resourceVersion },
+      session.metadata.finalizers
+        ? { op: "add", path: "/metadata/finalizers/-", value: FINALIZER }
+        : { op: "add", path: "/metadata/finalizers", value: [FINALIZER] },
+    ];
+    const updated = (await this.custom.patchNamespacedCustomObject({ ...this.sessionRef(session), body: ops }, jsonPatch)) as DebugSession;
+    return updated.metadata.resourceVersion;
+  }
+
+  async removeFinalizer(session: DebugSession): Promise<void> {
+    const i = session.metadata.finalizers?.indexOf(FINALIZER) ?? -1;
+    if (i < 0) return;
+    const ops = [
+      { op: "test", path: `/metadata/finalizers/${i}`, value: FINALIZER },
+      { op: "remove", path: `/metadata/finalizers/${i}` },
+    ];
+    await this.custom.patchNamespacedCustomObject({ ...this.sessionRef(session), body: ops }, jsonPatch);
+  }
+
+  async patchStatus(session: DebugSession, patch: Record<string, unknown>, resourceVersion: string | undefined): Promise<string | undefined> {
+    const body = { metadata: { resourceVersion }, status: patch };
+    const updated = (await this.custom.patchNamespacedCustomObjectStatus({ ...this.sessionRef(session), body }, mergePatch)) as DebugSession;
+    return updated.metadata.resourceVersion;
+  }
+
+  async deleteSession(session: DebugSession): Promise<void> {
+    const { fieldManager: _, ...ref } = this.sessionRef(session);
+    await this.custom.deleteNamespacedCustomObject({ ...ref, body: { preconditions: { uid: session.metadata.uid } } });
+  }
+
+  async injectEphemeralContainer(pod: PodRef, container: V1EphemeralContainer, observed: V1Pod | undefined): Promise<void> {
+    const body = injectOps(pod.uid, container, observed);
+    await this.core.patchNamespacedPodEphemeralcontainers({ name: pod.name, namespace: pod.namespace, body, fieldManager: FIELD_MANAGER }, jsonPatch);
+  }
+
+  async markPod(pod: PodRef, session: string, taintedBy: string[], observed: V1Pod | undefined): Promise<void> {
+    const body = markOps(pod.uid, session, taintedBy, observed);
+    await this.core.patchNamespacedPod({ name: pod.name, namespace: pod.namespace, body, fieldManager: FIELD_MANAGER }, jsonPatch);
+  }
+
+  async evictPod({ namespace, name, uid }: PodRef): Promise<void> {
+    const body = { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace }, deleteOptions: { preconditions: { uid } } };
+    await this.core.createNamespacedPodEviction({ name, namespace, body });
+  }
+
+  async deletePod({ namespace, name, uid }: PodRef): Promise<void> {
+    await this.core.deleteNamespacedPod({ name, namespace, body: { preconditions: { uid } } });
+  }
+
+  async createEvent(namespace: string, body: CoreV1Event): Promise<void> {
+    await this.core.createNamespacedEvent({ namespace, body });
+  }
+}
+
+/**
+ * The JSON patch that adds the debugger. Its UID test makes the write conditional on the pod we
+ * looked at: a replacement is never touched.
+ */
+export function injectOps(podUID: string, container: V1EphemeralContainer, observed: V1Pod | undefined): object[] {
+  const append = (observed?.spec?.ephemeralContainers?.length ?? 0) > 0;
+  return [
+    { op: "test", path: "/metadata/uid", value: podUID },
+    append
+      ? { op: "add", path: "/spec/ephemeralContainers/-", value: container }
+      : { op: "add", path: "/spec/ephemeralContainers", value: [container] },
+  ];
+}
+
+/** The JSON patch that labels the pod for our cache and records, joined, every session that tainted it. */
+export function markOps(podUID: string, session: string, taintedBy: string[], observed: V1Pod | undefined): object[] {
+  const value = taintedBy.join(",");
+  return [
+    { op: "test", path: "/metadata/uid", value: podUID },
+    observed?.metadata?.labels !== undefined
+      ? { op: "add", path: `/metadata/labels/${escapePointer(SESSION_LABEL)}`, value: session }
+      : { op: "add", path: "/metadata/labels", value: { [SESSION_LABEL]: session } },
+    observed?.metadata?.annotations !== undefined
+      ? { op: "add", path: `/metadata/annotations/${escapePointer(SESSION_ANNOTATION)}`, value }
+      : { op: "add", path: "/metadata/annotations", value: { [SESSION_ANNOTATION]: value } },
+  ];
+}
