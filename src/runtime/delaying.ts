@@ -1,6 +1,7 @@
 // client-go's delaying_queue.go: a Queue plus AddAfter, with one timer for the earliest deadline.
 import { MinHeap } from "./heap.ts";
 import { Queue } from "./queue.ts";
+import { MAX_TIMEOUT_MS } from "./timers.ts";
 
 interface Delayed {
   key: string;
@@ -18,6 +19,7 @@ export class DelayingQueue extends Queue {
   private readonly pending = new Map<string, Delayed>();
   private seq = 0;
   private timer: unknown = undefined;
+  /** The deadline the armed timer serves; it may fire earlier when that is beyond MAX_TIMEOUT_MS. */
   private timerAt = Infinity;
 
   /**
@@ -55,7 +57,9 @@ export class DelayingQueue extends Queue {
     if (this.timer !== undefined && this.timerAt <= top.readyAt) return;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timerAt = top.readyAt;
-    const delay = top.readyAt - now;
+    // A deadline beyond what setTimeout can hold fires early; schedule() then finds nothing due
+    // and arms the next step.
+    const delay = Math.min(top.readyAt - now, MAX_TIMEOUT_MS);
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;

@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { MAX_TIMEOUT_MS } from "../../src/runtime/timers.ts";
 import { WorkQueue, type Clock } from "../../src/runtime/workqueue.ts";
 
 /** Manual clock that also tracks how many timers are armed at once. */
 class ManualClock implements Clock {
   t = 0;
   maxArmed = 0;
+  /** Every delay a timer was armed with, to check none overflows setTimeout. */
+  readonly armedMs: number[] = [];
   private timers = new Map<number, { at: number; fn: () => void }>();
   private nextId = 1;
   now(): number {
@@ -12,6 +15,7 @@ class ManualClock implements Clock {
   }
   setTimeout(fn: () => void, ms: number): number {
     const id = this.nextId++;
+    this.armedMs.push(ms);
     this.timers.set(id, { at: this.t + ms, fn });
     this.maxArmed = Math.max(this.maxArmed, this.timers.size);
     return id;
@@ -34,6 +38,8 @@ class ManualClock implements Clock {
     this.t = end;
   }
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Takes every waiting key (marking each done) in hand-out order. */
 async function drain(q: WorkQueue): Promise<string[]> {
@@ -144,6 +150,36 @@ describe("WorkQueue delayed adds (injected clock)", () => {
     expect(await drain(q)).toEqual(["y", "z", "w", "x"]);
     expect(clock.maxArmed).toBe(1);
     expect(clock.armed()).toBe(0);
+  });
+
+  it("fires an addAfter of 30 days at 30 days, arming no timer longer than setTimeout can hold", () => {
+    const clock = new ManualClock();
+    const q = new WorkQueue({ clock });
+    const thirtyDays = 30 * 24 * 3600 * 1000;
+    q.addAfter("a", thirtyDays);
+    clock.advance(thirtyDays - 1);
+    expect(q.len()).toBe(0);
+    clock.advance(1);
+    expect(q.len()).toBe(1);
+    expect(clock.armedMs.length).toBeGreaterThan(1);
+    expect(Math.max(...clock.armedMs)).toBeLessThanOrEqual(MAX_TIMEOUT_MS);
+  });
+
+  it("does not fire a 30-day addAfter early on real timers, nor warn of a timeout overflow", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): number => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      const q = new WorkQueue();
+      q.addAfter("a", 30 * 24 * 3600 * 1000);
+      // An overflowing setTimeout fires after 1 ms, again and again, warning each time.
+      await sleep(20);
+      expect(q.len()).toBe(0);
+      q.shutDown();
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((w) => w.name === "TimeoutOverflowWarning")).toEqual([]);
   });
 
   it("unrefs real timers so pending retries do not keep the process alive", () => {
