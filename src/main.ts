@@ -12,6 +12,7 @@ import { startServer, type ObservabilityServer } from "./observability/server.ts
 import { PooledKubeConfig } from "./runtime/kubeconfig.ts";
 import { LeaderElector } from "./runtime/leader.ts";
 import { WorkQueue } from "./runtime/workqueue.ts";
+import { reconcilerHooks, workQueueHooks } from "./wiring.ts";
 
 const HELP = `debugsession-operator: declarative, policy-checked, self-cleaning ephemeral debug containers.
 
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   else kc.loadFromDefault();
 
   const metrics = new Metrics();
-  const queue = new WorkQueue({ hooks: metrics.workQueueHooks() });
+  const queue = new WorkQueue({ hooks: workQueueHooks(metrics) });
   const reconciler = new Reconciler({
     kubeConfig: kc,
     core: kc.makeApiClient(CoreV1Api),
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
     workers,
     queue,
     decide: { ...DEFAULT_DECIDE_OPTIONS, evictionTimeoutMs },
-    hooks: metrics.reconcilerHooks(),
+    hooks: reconcilerHooks(metrics),
   });
   metrics.queueDepthFrom(() => queue.len());
   metrics.sessionsByPhase(() => countBy(reconciler.sessions.list(), (s) => s.status?.phase ?? "Pending"));
