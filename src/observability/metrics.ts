@@ -1,16 +1,21 @@
 // Prometheus metrics of the operator, on a registry of its own so tests and embedders never share
 // (or collide on) prom-client's global one. Methods are named for what happened; callers never see
-// prom-client types.
+// prom-client types, and adapting them to a component's hooks is main's wiring (src/wiring.ts).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ReconcileOutcome } from "../runtime/reconcile.ts";
 
-export type ReconcileResult = "success" | "requeue" | "error";
+/** The label values of debugsession_reconcile_total: the outcomes the worker loop reports. */
+export type ReconcileResult = ReconcileOutcome;
 export type RemovalAction = "Evict" | "Delete";
 
 /** Sub-millisecond API round trips up to a reconcile stuck behind a slow apiserver. */
 const RECONCILE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** A key waits for microseconds when workers are idle and for seconds under a storm. */
 const QUEUE_WAIT_BUCKETS = [0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60];
-/** TTL precision: a timer fires within milliseconds; an eviction a PDB refuses runs to the eviction timeout (60 s default). */
+/**
+ * TTL precision: a timer fires within milliseconds; an eviction a PDB refuses runs to the eviction
+ * timeout (60 s default).
+ */
 const EXPIRY_LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export interface MetricsOptions {
@@ -21,19 +26,11 @@ export interface MetricsOptions {
 export class Metrics {
   /** Only this instance's series; serve it with `metrics()` and `contentType`. */
   readonly registry = new Registry();
-  private readonly reconcileTotal: Counter<"result">;
-  private readonly reconcileDuration: Histogram;
-  private readonly queueAdds: Counter;
-  private readonly queueDepth: Gauge;
-  private readonly queueWait: Histogram;
+  private readonly reconcile: ReturnType<typeof reconcileSeries>;
+  private readonly queue: ReturnType<typeof queueSeries>;
+  private readonly pods: ReturnType<typeof podSeries>;
+  private readonly operator: ReturnType<typeof operatorSeries>;
   private readonly sessions: Gauge<"phase">;
-  private readonly injections: Counter;
-  private readonly removals: Counter<"action">;
-  private readonly expiries: Counter<"action">;
-  private readonly expiryLag: Histogram;
-  private readonly informerRestarts: Counter<"informer">;
-  private readonly eventsDropped: Counter;
-  private readonly leader: Gauge;
   private depthOf: (() => number) | undefined;
   private phasesOf: (() => Record<string, number>) | undefined;
   /** Phases reported once keep a series at 0 when their last session goes, instead of vanishing. */
@@ -42,38 +39,8 @@ export class Metrics {
   constructor(opts: MetricsOptions = {}) {
     const registers = [this.registry];
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.reconcileTotal = new Counter({
-      name: "debugsession_reconcile_total",
-      help: "Reconciles of DebugSessions by result: success (key forgotten), requeue (come back at a set time), error (retried with backoff).",
-      labelNames: ["result"],
-      registers,
-    });
-    for (const result of ["success", "requeue", "error"] as const) this.reconcileTotal.inc({ result }, 0);
-    this.reconcileDuration = new Histogram({
-      name: "debugsession_reconcile_duration_seconds",
-      help: "Time one reconcile took, reads and writes included.",
-      buckets: RECONCILE_BUCKETS,
-      registers,
-    });
-    this.queueAdds = new Counter({
-      name: "debugsession_workqueue_adds_total",
-      help: "Keys added to the work queue (adds of a key already waiting coalesce and are not counted).",
-      registers,
-    });
-    this.queueDepth = new Gauge({
-      name: "debugsession_workqueue_depth",
-      help: "Keys waiting to be handed to a worker (excludes keys in progress and delayed requeues).",
-      registers,
-      collect: () => {
-        if (this.depthOf) this.queueDepth.set(this.depthOf());
-      },
-    });
-    this.queueWait = new Histogram({
-      name: "debugsession_workqueue_wait_seconds",
-      help: "Time a key waited in the work queue between being added and handed to a worker.",
-      buckets: QUEUE_WAIT_BUCKETS,
-      registers,
-    });
+    this.reconcile = reconcileSeries(registers);
+    this.queue = queueSeries(registers, () => this.depthOf?.());
     this.sessions = new Gauge({
       name: "debugsession_sessions",
       help: "DebugSessions in the cache by status phase.",
@@ -81,50 +48,8 @@ export class Metrics {
       registers,
       collect: () => this.collectPhases(),
     });
-    this.injections = new Counter({
-      name: "debugsession_injections_total",
-      help: "Ephemeral debug containers added to pods.",
-      registers,
-    });
-    this.removals = new Counter({
-      name: "debugsession_pod_removals_total",
-      help: "Tainted pods the operator asked to remove, at expiry or because their session was deleted early.",
-      labelNames: ["action"],
-      registers,
-    });
-    this.expiries = new Counter({
-      name: "debugsession_expiries_total",
-      help: "Tainted pods removed because their session's TTL ran out, by action (Evict or Delete).",
-      labelNames: ["action"],
-      registers,
-    });
-    for (const action of ["Evict", "Delete"] as const) {
-      this.removals.inc({ action }, 0);
-      this.expiries.inc({ action }, 0);
-    }
-    this.expiryLag = new Histogram({
-      name: "debugsession_expiry_lag_seconds",
-      help: "Pod removal request time minus the session's status.expiresAt (TTL precision).",
-      buckets: EXPIRY_LAG_BUCKETS,
-      registers,
-    });
-    this.informerRestarts = new Counter({
-      name: "debugsession_informer_restarts_total",
-      help: "Informer list/watch restarts (410 Gone relists and errors), by informer.",
-      labelNames: ["informer"],
-      registers,
-    });
-    this.eventsDropped = new Counter({
-      name: "debugsession_events_dropped_total",
-      help: "Events dropped because too many were waiting to be sent (they are best effort).",
-      registers,
-    });
-    this.leader = new Gauge({
-      name: "debugsession_is_leader",
-      help: "1 while this replica holds the leader Lease and reconciles, else 0.",
-      registers,
-    });
-    this.leader.set(0);
+    this.pods = podSeries(registers);
+    this.operator = operatorSeries(registers);
   }
 
   get contentType(): string {
@@ -137,16 +62,16 @@ export class Metrics {
   }
 
   reconciled(result: ReconcileResult, seconds: number): void {
-    this.reconcileTotal.inc({ result });
-    this.reconcileDuration.observe(seconds);
+    this.reconcile.total.inc({ result });
+    this.reconcile.duration.observe(seconds);
   }
 
   queueAdded(): void {
-    this.queueAdds.inc();
+    this.queue.adds.inc();
   }
 
   queueWaited(seconds: number): void {
-    this.queueWait.observe(seconds);
+    this.queue.wait.observe(seconds);
   }
 
   /** Read at every scrape (e.g. `() => queue.len()`), so the depth is never stale. */
@@ -155,7 +80,7 @@ export class Metrics {
   }
 
   injected(): void {
-    this.injections.inc();
+    this.pods.injections.inc();
   }
 
   /**
@@ -164,52 +89,27 @@ export class Metrics {
    * (never injected) counts only as a removal, so it cannot skew the TTL precision histogram.
    */
   podRemoved(action: RemovalAction, lagMs: number | undefined): void {
-    this.removals.inc({ action });
+    this.pods.removals.inc({ action });
     if (lagMs === undefined || !Number.isFinite(lagMs) || lagMs < 0) return;
-    this.expiries.inc({ action });
-    this.expiryLag.observe(lagMs / 1000);
+    this.pods.expiries.inc({ action });
+    this.pods.expiryLag.observe(lagMs / 1000);
   }
 
   eventDropped(): void {
-    this.eventsDropped.inc();
+    this.operator.eventsDropped.inc();
   }
 
   informerRestarted(informer: string): void {
-    this.informerRestarts.inc({ informer });
+    this.operator.informerRestarts.inc({ informer });
   }
 
   setLeader(leading: boolean): void {
-    this.leader.set(leading ? 1 : 0);
+    this.operator.leader.set(leading ? 1 : 0);
   }
 
   /** Read at every scrape; returns session counts by phase (see `countBy`). */
   sessionsByPhase(counts: () => Record<string, number>): void {
     this.phasesOf = counts;
-  }
-
-  /** Hooks for `new WorkQueue({ hooks })`: adds, and the add-to-get wait in seconds. */
-  workQueueHooks(): { onAdd(key: string): void; onGet(key: string, waitedMs: number): void } {
-    return {
-      onAdd: () => this.queueAdded(),
-      onGet: (_key, waitedMs) => this.queueWaited(waitedMs / 1000),
-    };
-  }
-
-  /** Hooks for `new Reconciler({ hooks })` (ApplyHooks plus onReconcile and onInformerRestart). */
-  reconcilerHooks(): {
-    onReconcile(result: ReconcileResult, seconds: number): void;
-    onInformerRestart(informer: string): void;
-    onEventDropped(): void;
-    onInjected(session: unknown): void;
-    onPodRemoved(session: unknown, how: RemovalAction, lagMs: number | undefined): void;
-  } {
-    return {
-      onReconcile: (result, seconds) => this.reconciled(result, seconds),
-      onInformerRestart: (informer) => this.informerRestarted(informer),
-      onEventDropped: () => this.eventDropped(),
-      onInjected: () => this.injected(),
-      onPodRemoved: (_session, how, lagMs) => this.podRemoved(how, lagMs),
-    };
   }
 
   private collectPhases(): void {
@@ -228,4 +128,102 @@ export function countBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Reco
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
+}
+
+type Registers = Registry[];
+
+function reconcileSeries(registers: Registers) {
+  const total = new Counter({
+    name: "debugsession_reconcile_total",
+    help:
+      "Reconciles of DebugSessions by result: success (key forgotten), requeue (come back at a set time), " +
+      "error (retried with backoff).",
+    labelNames: ["result"],
+    registers,
+  });
+  for (const result of ["success", "requeue", "error"] as const) total.inc({ result }, 0);
+  const duration = new Histogram({
+    name: "debugsession_reconcile_duration_seconds",
+    help: "Time one reconcile took, reads and writes included.",
+    buckets: RECONCILE_BUCKETS,
+    registers,
+  });
+  return { total, duration };
+}
+
+/** `depth` is read at every scrape; undefined leaves the gauge as it was. */
+function queueSeries(registers: Registers, depth: () => number | undefined) {
+  const adds = new Counter({
+    name: "debugsession_workqueue_adds_total",
+    help: "Keys added to the work queue (adds of a key already waiting coalesce and are not counted).",
+    registers,
+  });
+  const depthGauge: Gauge = new Gauge({
+    name: "debugsession_workqueue_depth",
+    help: "Keys waiting to be handed to a worker (excludes keys in progress and delayed requeues).",
+    registers,
+    collect: () => {
+      const value = depth();
+      if (value !== undefined) depthGauge.set(value);
+    },
+  });
+  const wait = new Histogram({
+    name: "debugsession_workqueue_wait_seconds",
+    help: "Time a key waited in the work queue between being added and handed to a worker.",
+    buckets: QUEUE_WAIT_BUCKETS,
+    registers,
+  });
+  return { adds, depth: depthGauge, wait };
+}
+
+function podSeries(registers: Registers) {
+  const injections = new Counter({
+    name: "debugsession_injections_total",
+    help: "Ephemeral debug containers added to pods.",
+    registers,
+  });
+  const removals = new Counter({
+    name: "debugsession_pod_removals_total",
+    help: "Tainted pods the operator asked to remove, at expiry or because their session was deleted early.",
+    labelNames: ["action"],
+    registers,
+  });
+  const expiries = new Counter({
+    name: "debugsession_expiries_total",
+    help: "Tainted pods removed because their session's TTL ran out, by action (Evict or Delete).",
+    labelNames: ["action"],
+    registers,
+  });
+  for (const action of ["Evict", "Delete"] as const) {
+    removals.inc({ action }, 0);
+    expiries.inc({ action }, 0);
+  }
+  const expiryLag = new Histogram({
+    name: "debugsession_expiry_lag_seconds",
+    help: "Pod removal request time minus the session's status.expiresAt (TTL precision).",
+    buckets: EXPIRY_LAG_BUCKETS,
+    registers,
+  });
+  return { injections, removals, expiries, expiryLag };
+}
+
+function operatorSeries(registers: Registers) {
+  const informerRestarts = new Counter({
+    name: "debugsession_informer_restarts_total",
+    help: "Informer list/watch restarts (410 Gone relists and errors), by informer.",
+    labelNames: ["informer"],
+    registers,
+  });
+  const eventsDropped = new Counter({
+    name: "debugsession_events_dropped_total",
+    help: "Events dropped because too many were waiting to be sent (they are best effort).",
+    registers,
+  });
+  const leader = new Gauge({
+    name: "debugsession_is_leader",
+    help: "1 while this replica holds the leader Lease and reconciles, else 0.",
+    registers,
+  });
+  leader.set(0);
+  return { informerRestarts, eventsDropped, leader };
 }

@@ -3,8 +3,15 @@ import { ApiException } from "@kubernetes/client-node";
 
 export function statusCode(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;
-  if (typeof err === "object" && err !== null && "statusCode" in err && typeof err.statusCode === "number") return err.statusCode;
+  if (typeof err === "object" && err !== null && "statusCode" in err && typeof err.statusCode === "number") {
+    return err.statusCode;
+  }
   return undefined;
+}
+
+/** A thrown value as one line of text: anything can be thrown, not only an Error. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** The apiserver's Status message when there is one, else the error's own message. */
@@ -23,18 +30,14 @@ export function apiMessage(err: unknown): string {
       return parsed.message;
     }
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
-export const isNotFound = (err: unknown): boolean => statusCode(err) === 404;
-export const isConflict = (err: unknown): boolean => statusCode(err) === 409;
 export const isBadRequest = (err: unknown): boolean => statusCode(err) === 400;
 export const isForbidden = (err: unknown): boolean => statusCode(err) === 403;
+export const isNotFound = (err: unknown): boolean => statusCode(err) === 404;
+export const isConflict = (err: unknown): boolean => statusCode(err) === 409;
 export const isInvalid = (err: unknown): boolean => statusCode(err) === 422;
 export const isTooManyRequests = (err: unknown): boolean => statusCode(err) === 429;
 /** Admission (Pod Security, a policy engine) or validation said no: the request as sent will never pass. */
 export const isAdmissionRefusal = (err: unknown): boolean => isBadRequest(err) || isForbidden(err) || isInvalid(err);
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

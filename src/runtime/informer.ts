@@ -3,6 +3,8 @@
 // error. "Synced" means the first list really arrived. Handlers only see add/update/delete.
 import { Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { errorMessage } from "./errors.ts";
+import { sleep } from "./timers.ts";
 
 export interface ListResult<T> {
   items: T[];
@@ -10,6 +12,23 @@ export interface ListResult<T> {
 }
 
 export type EventType = "add" | "update" | "delete";
+
+/** What a watch event carries; an ERROR event carries a Status (code, message) instead of an object. */
+export type WatchObject<T> = T & { code?: number; message?: string };
+
+/** client-node's `Watch.watch`: resolves once the stream is open, with what aborts it. */
+export type WatchFunction<T> = (
+  path: string,
+  query: Record<string, string | number | boolean | undefined>,
+  onEvent: (phase: string, obj: WatchObject<T>) => void,
+  onDone: (err: unknown) => void,
+) => Promise<{ abort(): void }>;
+
+/** The read side of the cache (client-node's ObjectCache); keys are `namespace/name`. */
+export interface Lister<T> {
+  get(key: string): T | undefined;
+  list(): T[];
+}
 
 export interface InformerOptions<T extends KubernetesObject> {
   name: string;
@@ -23,6 +42,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   onRestart?: (reason: string) => void;
   log: Logger;
   backoff?: { initialMs: number; maxMs: number };
+  /** Tests inject a fake; the default is client-node's Watch on `kubeConfig`. */
+  watch?: WatchFunction<T>;
 }
 
 export const objectKey = (o: KubernetesObject): string =>
@@ -30,24 +51,47 @@ export const objectKey = (o: KubernetesObject): string =>
 
 class GoneError extends Error {}
 
-export class Informer<T extends KubernetesObject> {
+/** What one watch request has learned so far. */
+interface WatchState {
+  /** The last resourceVersion seen; the next watch resumes from it. */
+  resourceVersion: string;
+  /** The server said 410 Gone: the resourceVersion is too old and only a relist helps. */
+  gone: boolean;
+  /** Any other ERROR event. */
+  failure: Error | undefined;
+}
+
+export class Informer<T extends KubernetesObject> implements Lister<T> {
   private readonly store = new Map<string, T>();
-  private stopped = false;
-  private abort: AbortController | undefined;
+  /** Aborted by stop(); wakes a backoff sleep at once. */
+  private readonly stopping = new AbortController();
+  private abort: { abort(): void } | undefined;
   private syncedResolve!: () => void;
   private readonly syncedPromise = new Promise<void>((r) => (this.syncedResolve = r));
-  private sleepTimer: NodeJS.Timeout | undefined;
-  private sleepResolve: (() => void) | undefined;
-  synced = false;
-  /** When the last list or watch event arrived (ms since epoch); /healthz uses it to find a stale cache. */
-  lastActivity = Date.now();
-  /** True while a watch stream is open; /healthz may consider a long gap with none unhealthy. */
-  watching = false;
-
+  private hasSynced = false;
+  private lastActivityAt = Date.now();
+  private isWatching = false;
   private readonly opts: InformerOptions<T>;
+  private readonly watch: WatchFunction<T>;
 
   constructor(opts: InformerOptions<T>) {
     this.opts = opts;
+    this.watch = opts.watch ?? ((...args) => new Watch(opts.kubeConfig).watch(...args));
+  }
+
+  /** True once the first LIST has filled the cache. */
+  get synced(): boolean {
+    return this.hasSynced;
+  }
+
+  /** When the last list or watch event arrived (ms since epoch); /healthz uses it to find a stale cache. */
+  get lastActivity(): number {
+    return this.lastActivityAt;
+  }
+
+  /** True while a watch stream is open; /healthz may consider a long gap with none unhealthy. */
+  get watching(): boolean {
+    return this.isWatching;
   }
 
   get(key: string): T | undefined {
@@ -72,10 +116,12 @@ export class Informer<T extends KubernetesObject> {
   }
 
   stop(): void {
-    this.stopped = true;
+    this.stopping.abort();
     this.abort?.abort();
-    if (this.sleepTimer) clearTimeout(this.sleepTimer);
-    this.sleepResolve?.();
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
   }
 
   private async run(): Promise<void> {
@@ -95,10 +141,10 @@ export class Informer<T extends KubernetesObject> {
           resourceVersion = undefined;
           continue;
         }
-        const message = err instanceof Error ? err.message : String(err);
-        this.opts.log.warn({ informer: this.opts.name, err: message, retryInMs: delay }, "list/watch failed; retrying");
+        const fields = { informer: this.opts.name, err: errorMessage(err), retryInMs: delay };
+        this.opts.log.warn(fields, "list/watch failed; retrying");
         this.opts.onRestart?.("error");
-        await this.sleep(delay * (0.8 + Math.random() * 0.4));
+        await sleep(delay * (0.8 + Math.random() * 0.4), this.stopping.signal, { unref: true });
         delay = Math.min(delay * 2, maxMs);
       }
     }
@@ -118,9 +164,9 @@ export class Informer<T extends KubernetesObject> {
         this.emit("delete", old, undefined);
       }
     }
-    this.lastActivity = Date.now();
-    if (!this.synced) {
-      this.synced = true;
+    this.lastActivityAt = Date.now();
+    if (!this.hasSynced) {
+      this.hasSynced = true;
       this.syncedResolve();
     }
     return resourceVersion;
@@ -145,54 +191,16 @@ export class Informer<T extends KubernetesObject> {
   /** One watch request; resolves with the last resourceVersion seen when the server ends it. */
   private watchFrom(resourceVersion: string): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      let rv = resourceVersion;
-      let gone = false;
-      let failure: Error | undefined;
-      const onEvent = (phase: string, obj: T & { code?: number; message?: string }): void => {
-        this.lastActivity = Date.now();
-        switch (phase) {
-          case "ADDED":
-          case "MODIFIED":
-            this.upsert(objectKey(obj), obj);
-            break;
-          case "DELETED": {
-            const key = objectKey(obj);
-            const old = this.store.get(key);
-            this.store.delete(key);
-            this.emit("delete", obj, old);
-            break;
-          }
-          case "BOOKMARK":
-            break;
-          case "ERROR":
-            if (obj.code === 410) gone = true;
-            else failure = new Error(`watch error ${obj.code ?? "?"}: ${obj.message ?? "unknown"}`);
-            this.abort?.abort();
-            return;
-        }
-        rv = obj.metadata?.resourceVersion ?? rv;
-      };
+      const state: WatchState = { resourceVersion, gone: false, failure: undefined };
       const onDone = (err: unknown): void => {
-        this.watching = false;
-        if (gone) return reject(new GoneError());
-        if (failure) return reject(failure);
-        // The client's inactivity timeout and an ordinary server-side close both end a healthy watch:
-        // resume from the last resourceVersion at once.
-        if (!err || this.stopped || (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError"))) {
-          return resolve(rv);
-        }
-        reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
+        this.isWatching = false;
+        const end = watchEnd(state, err, this.stopped);
+        if (end instanceof Error) reject(end);
+        else resolve(end);
       };
-      const query = {
-        ...this.opts.watchQuery,
-        resourceVersion,
-        allowWatchBookmarks: true,
-        // Servers end a watch after a while anyway; a jittered timeout spreads the reconnects.
-        timeoutSeconds: 300 + Math.floor(Math.random() * 120),
-      };
-      this.watching = true;
-      new Watch(this.opts.kubeConfig)
-        .watch(this.opts.watchPath, query, onEvent, onDone)
+      this.isWatching = true;
+      const onEvent = (phase: string, obj: WatchObject<T>): void => this.onWatchEvent(state, phase, obj);
+      this.watch(this.opts.watchPath, this.watchQuery(resourceVersion), onEvent, onDone)
         .then((controller) => {
           this.abort = controller;
           if (this.stopped) controller.abort();
@@ -201,11 +209,49 @@ export class Informer<T extends KubernetesObject> {
     });
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.sleepResolve = resolve;
-      this.sleepTimer = setTimeout(resolve, ms);
-      this.sleepTimer.unref();
-    });
+  private watchQuery(resourceVersion: string): Record<string, string | number | boolean> {
+    return {
+      ...this.opts.watchQuery,
+      resourceVersion,
+      allowWatchBookmarks: true,
+      // Servers end a watch after a while anyway; a jittered timeout spreads the reconnects.
+      timeoutSeconds: 300 + Math.floor(Math.random() * 120),
+    };
   }
+
+  private onWatchEvent(state: WatchState, phase: string, obj: WatchObject<T>): void {
+    this.lastActivityAt = Date.now();
+    switch (phase) {
+      case "ADDED":
+      case "MODIFIED":
+        this.upsert(objectKey(obj), obj);
+        break;
+      case "DELETED": {
+        const key = objectKey(obj);
+        const old = this.store.get(key);
+        this.store.delete(key);
+        this.emit("delete", obj, old);
+        break;
+      }
+      case "BOOKMARK":
+        break;
+      case "ERROR":
+        if (obj.code === 410) state.gone = true;
+        else state.failure = new Error(`watch error ${obj.code ?? "?"}: ${obj.message ?? "unknown"}`);
+        this.abort?.abort();
+        return;
+    }
+    state.resourceVersion = obj.metadata?.resourceVersion ?? state.resourceVersion;
+  }
+}
+
+/** How a watch ended: the resourceVersion to resume from, or the error that restarts the informer. */
+function watchEnd(state: WatchState, err: unknown, stopped: boolean): string | Error {
+  if (state.gone) return new GoneError();
+  if (state.failure) return state.failure;
+  // The client's inactivity timeout and an ordinary server-side close both end a healthy watch:
+  // resume from the last resourceVersion at once.
+  const quietEnd = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+  if (!err || stopped || quietEnd) return state.resourceVersion;
+  return err instanceof Error ? err : new Error(JSON.stringify(err));
 }

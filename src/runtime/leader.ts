@@ -1,9 +1,10 @@
 // Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics (client-node has no
 // helper). Expiry is judged by when *we* last saw the record change, plus the holder's own
 // leaseDurationSeconds, never by the times written in it: clocks of two pods need not agree.
-import { V1MicroTime, type CoordinationV1Api, type V1Lease } from "@kubernetes/client-node";
+import { V1MicroTime, type CoordinationV1Api, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { isConflict, isNotFound } from "./errors.ts";
+import { errorMessage, isConflict, isNotFound } from "./errors.ts";
+import { sleep } from "./timers.ts";
 
 export interface LeaderElectionOptions {
   api: CoordinationV1Api;
@@ -24,9 +25,8 @@ export class LeaderElector {
   private observed: { holder: string; renewTime: string; durationMs: number; resourceVersion: string } | undefined;
   private observedAt = 0;
   private leading = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+  /** Aborted by stop(); wakes a retry-period sleep at once. */
+  private readonly stopping = new AbortController();
 
   constructor(opts: LeaderElectionOptions) {
     this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...opts };
@@ -41,21 +41,21 @@ export class LeaderElector {
     while (!this.stopped && !this.leading) {
       if (await this.tryAcquireOrRenew()) {
         this.leading = true;
-        this.o.log.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity }, "became leader");
+        this.o.log.info({ lease: this.leaseName(), identity: this.o.identity }, "became leader");
         this.o.onStartedLeading();
         break;
       }
-      await this.sleep(this.o.retryPeriodMs);
+      await sleep(this.o.retryPeriodMs, this.stopping.signal);
     }
     let lastRenew = Date.now();
     while (!this.stopped && this.leading) {
-      await this.sleep(this.o.retryPeriodMs);
+      await sleep(this.o.retryPeriodMs, this.stopping.signal);
       if (this.stopped) break;
       if (await this.tryAcquireOrRenew()) {
         lastRenew = Date.now();
       } else if (Date.now() - lastRenew > this.o.renewDeadlineMs) {
         this.leading = false;
-        this.o.log.error({ lease: `${this.o.namespace}/${this.o.name}` }, "lost leadership: could not renew within the deadline");
+        this.o.log.error({ lease: this.leaseName() }, "lost leadership: could not renew within the deadline");
         this.o.onStoppedLeading();
       }
     }
@@ -63,9 +63,7 @@ export class LeaderElector {
 
   /** Stops campaigning; a leader gives the Lease up so another replica takes over at once. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.wake?.();
+    this.stopping.abort();
     if (!this.leading) return;
     this.leading = false;
     try {
@@ -73,69 +71,79 @@ export class LeaderElector {
       if (lease.spec?.holderIdentity !== this.o.identity) return;
       // Times read back are plain Dates; MicroTime wants six fractional digits on the way out.
       const acquireTime = lease.spec.acquireTime ? new V1MicroTime(lease.spec.acquireTime) : undefined;
-      lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new V1MicroTime(), acquireTime };
+      const renewTime = new V1MicroTime();
+      lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime, acquireTime };
       await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
-      this.o.log.info({ lease: `${this.o.namespace}/${this.o.name}` }, "released leadership");
+      this.o.log.info({ lease: this.leaseName() }, "released leadership");
     } catch (err) {
-      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, "could not release the lease; it expires by itself");
+      this.o.log.warn({ err: errorMessage(err) }, "could not release the lease; it expires by itself");
     }
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const { api, namespace, name, identity } = this.o;
+    const { api, namespace, name } = this.o;
     const now = new V1MicroTime();
-    const durationSeconds = Math.ceil(this.o.leaseDurationMs / 1000);
     try {
       let lease: V1Lease;
       try {
         lease = await api.readNamespacedLease({ name, namespace });
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        await api.createNamespacedLease({
-          namespace,
-          body: {
-            metadata: { name, namespace },
-            spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
-          },
-        });
+        const body = { metadata: { name, namespace }, spec: this.ourSpec({}, now) };
+        await api.createNamespacedLease({ namespace, body });
         return true;
       }
-      const spec = lease.spec ?? {};
-      const record = {
-        holder: spec.holderIdentity ?? "",
-        renewTime: spec.renewTime ? new Date(spec.renewTime).toISOString() : "",
-        durationMs: (spec.leaseDurationSeconds ?? durationSeconds) * 1000,
-        resourceVersion: lease.metadata?.resourceVersion ?? "",
-      };
-      if (!this.observed || this.observed.holder !== record.holder || this.observed.renewTime !== record.renewTime) {
-        this.observedAt = Date.now();
-      }
-      this.observed = record;
-      const heldByOther = record.holder !== "" && record.holder !== identity;
-      if (heldByOther && this.observedAt + record.durationMs > Date.now()) return false;
-
-      const changingHands = record.holder !== identity;
-      lease.spec = {
-        ...spec,
-        holderIdentity: identity,
-        leaseDurationSeconds: durationSeconds,
-        renewTime: now,
-        acquireTime: changingHands || !spec.acquireTime ? now : new V1MicroTime(spec.acquireTime),
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (changingHands && record.holder !== "" ? 1 : 0),
-      };
+      if (this.heldByOther(lease)) return false;
+      lease.spec = this.ourSpec(lease.spec ?? {}, now);
       // resourceVersion makes this a compare-and-swap: two candidates cannot both win.
       await api.replaceNamespacedLease({ name, namespace, body: lease });
       return true;
     } catch (err) {
-      if (!isConflict(err)) this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, "lease update failed");
+      if (!isConflict(err)) this.o.log.warn({ err: errorMessage(err) }, "lease update failed");
       return false;
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.timer = setTimeout(resolve, ms);
-    });
+  /** Notes when the record last changed; true while another holder's lease runs by that reckoning. */
+  private heldByOther(lease: V1Lease): boolean {
+    const spec = lease.spec ?? {};
+    const record = {
+      holder: spec.holderIdentity ?? "",
+      renewTime: spec.renewTime ? new Date(spec.renewTime).toISOString() : "",
+      durationMs: (spec.leaseDurationSeconds ?? this.durationSeconds()) * 1000,
+      resourceVersion: lease.metadata?.resourceVersion ?? "",
+    };
+    if (!this.observed || this.observed.holder !== record.holder || this.observed.renewTime !== record.renewTime) {
+      this.observedAt = Date.now();
+    }
+    this.observed = record;
+    const heldByOther = record.holder !== "" && record.holder !== this.o.identity;
+    return heldByOther && this.observedAt + record.durationMs > Date.now();
+  }
+
+  /** The spec with us as holder, renewed `now`; a change of hands is an acquisition and a transition. */
+  private ourSpec(spec: V1LeaseSpec, now: V1MicroTime): V1LeaseSpec {
+    const holder = spec.holderIdentity ?? "";
+    const changingHands = holder !== this.o.identity;
+    return {
+      ...spec,
+      holderIdentity: this.o.identity,
+      leaseDurationSeconds: this.durationSeconds(),
+      renewTime: now,
+      acquireTime: changingHands || !spec.acquireTime ? now : new V1MicroTime(spec.acquireTime),
+      leaseTransitions: (spec.leaseTransitions ?? 0) + (changingHands && holder !== "" ? 1 : 0),
+    };
+  }
+
+  private durationSeconds(): number {
+    return Math.ceil(this.o.leaseDurationMs / 1000);
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  private leaseName(): string {
+    return `${this.o.namespace}/${this.o.name}`;
   }
 }

@@ -4,8 +4,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ReconcilerOptions } from "../../src/controller/reconciler.ts";
 import { HealthState, type HealthOptions, type InformerActivity } from "../../src/observability/health.ts";
 import { Metrics, countBy } from "../../src/observability/metrics.ts";
-import { startServer, type ObservabilityServer } from "../../src/observability/server.ts";
+import { startServer, type ObservabilityServer, type ServerOptions } from "../../src/observability/server.ts";
 import { WorkQueue, type WorkQueueHooks } from "../../src/runtime/workqueue.ts";
+import { reconcilerHooks, workQueueHooks } from "../../src/wiring.ts";
 
 const silent: Logger = pino({ level: "silent" });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -50,7 +51,7 @@ function sample(text: string, series: string): number | undefined {
 describe("/metrics", () => {
   it("exposes every operator series, and the values follow what happened", async () => {
     const metrics = new Metrics();
-    const queue = new WorkQueue({ hooks: metrics.workQueueHooks() });
+    const queue = new WorkQueue({ hooks: workQueueHooks(metrics) });
     metrics.queueDepthFrom(() => queue.len());
     let phases: Record<string, number> = { Running: 2, Pending: 1 };
     metrics.sessionsByPhase(() => phases);
@@ -147,17 +148,17 @@ describe("/metrics", () => {
     expect(await globalRegistry.metrics()).not.toContain("debugsession_");
   });
 
-  it("offers hooks the WorkQueue and the Reconciler accept as they are", async () => {
+  it("is wired to the hooks the WorkQueue and the Reconciler accept as they are", async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     // Compile-time check: these assignments are the wiring in main.ts.
-    const queueHooks: WorkQueueHooks = metrics.workQueueHooks();
-    const reconcilerHooks: ReconcilerOptions["hooks"] = metrics.reconcilerHooks();
+    const queueHooks: WorkQueueHooks = workQueueHooks(metrics);
+    const toReconciler: ReconcilerOptions["hooks"] = reconcilerHooks(metrics);
     queueHooks.onAdd?.("ns/a");
     queueHooks.onGet?.("ns/a", 1_500);
-    reconcilerHooks?.onReconcile?.("requeue", 0.01);
-    reconcilerHooks?.onInjected?.({} as never);
-    reconcilerHooks?.onPodRemoved?.({} as never, "Evict", 250);
-    reconcilerHooks?.onInformerRestart?.("debugsessions");
+    toReconciler?.onReconcile?.("requeue", 0.01);
+    toReconciler?.onInjected?.({} as never);
+    toReconciler?.onPodRemoved?.({} as never, "Evict", 250);
+    toReconciler?.onInformerRestart?.("debugsessions");
     const text = await metrics.metrics();
     expect(sample(text, "debugsession_workqueue_adds_total")).toBe(1);
     expect(sample(text, "debugsession_workqueue_wait_seconds_sum")).toBe(1.5);
@@ -231,14 +232,17 @@ describe("/healthz", () => {
     t += 10 * MIN + 1; // the pods informer has had no watch and no list for over 10 min
     const res = await get(`${base}/healthz`);
     expect(res.status).toBe(503);
-    expect(res.body).toContain("[-]informer:pods failed: no watch open and no list or event for 600 s (threshold 600 s)");
+    expect(res.body).toContain(
+      "[-]informer:pods failed: no watch open and no list or event for 600 s (threshold 600 s)",
+    );
     // A quiet but open watch is healthy however old its last event.
     expect(res.body).not.toContain("debugsessions");
   });
 
   it("uses a configurable staleness threshold", async () => {
     const now = Date.now();
-    const h = health({ informerStaleMs: 50, informers: () => ({ pods: { lastActivity: now - 1_000, watching: false } }) });
+    const pods = { lastActivity: now - 1_000, watching: false };
+    const h = health({ informerStaleMs: 50, informers: () => ({ pods }) });
     const base = await serve({ health: h });
     expect((await get(`${base}/healthz`)).status).toBe(503);
   });
@@ -276,6 +280,14 @@ describe("/healthz", () => {
 });
 
 describe("routing", () => {
+  const serverOptions = (port: number): ServerOptions => ({
+    port,
+    host: "127.0.0.1",
+    metrics: new Metrics({ defaultMetrics: false }),
+    health: new HealthState(),
+    log: silent,
+  });
+
   it("answers 404 for an unknown path and 405 for a write to a known one", async () => {
     const base = await serve();
     expect((await get(`${base}/nope`)).status).toBe(404);
@@ -286,17 +298,15 @@ describe("routing", () => {
   });
 
   it("reports the real port when asked for port 0, and close() frees it", async () => {
-    const server = await startServer({ port: 0, host: "127.0.0.1", metrics: new Metrics({ defaultMetrics: false }), health: new HealthState(), log: silent });
+    const server = await startServer(serverOptions(0));
     expect((await get(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
     await server.close();
     await expect(fetch(`http://127.0.0.1:${server.port}/healthz`)).rejects.toThrow();
   });
 
   it("rejects when the port is taken", async () => {
-    const first = await startServer({ port: 0, host: "127.0.0.1", metrics: new Metrics({ defaultMetrics: false }), health: new HealthState(), log: silent });
+    const first = await startServer(serverOptions(0));
     servers.push(first);
-    await expect(
-      startServer({ port: first.port, host: "127.0.0.1", metrics: new Metrics({ defaultMetrics: false }), health: new HealthState(), log: silent }),
-    ).rejects.toThrow(/EADDRINUSE/);
+    await expect(startServer(serverOptions(first.port))).rejects.toThrow(/EADDRINUSE/);
   });
 });

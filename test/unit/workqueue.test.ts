@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { WorkQueue, runWorkers, type Clock, type Result } from "../../src/runtime/workqueue.ts";
+import { MAX_TIMEOUT_MS } from "../../src/runtime/timers.ts";
+import { WorkQueue, type Clock } from "../../src/runtime/workqueue.ts";
 
 /** Manual clock that also tracks how many timers are armed at once. */
 class ManualClock implements Clock {
   t = 0;
   maxArmed = 0;
+  /** Every delay a timer was armed with, to check none overflows setTimeout. */
+  readonly armedMs: number[] = [];
   private timers = new Map<number, { at: number; fn: () => void }>();
   private nextId = 1;
   now(): number {
@@ -12,6 +15,7 @@ class ManualClock implements Clock {
   }
   setTimeout(fn: () => void, ms: number): number {
     const id = this.nextId++;
+    this.armedMs.push(ms);
     this.timers.set(id, { at: this.t + ms, fn });
     this.maxArmed = Math.max(this.maxArmed, this.timers.size);
     return id;
@@ -148,6 +152,36 @@ describe("WorkQueue delayed adds (injected clock)", () => {
     expect(clock.armed()).toBe(0);
   });
 
+  it("fires an addAfter of 30 days at 30 days, arming no timer longer than setTimeout can hold", () => {
+    const clock = new ManualClock();
+    const q = new WorkQueue({ clock });
+    const thirtyDays = 30 * 24 * 3600 * 1000;
+    q.addAfter("a", thirtyDays);
+    clock.advance(thirtyDays - 1);
+    expect(q.len()).toBe(0);
+    clock.advance(1);
+    expect(q.len()).toBe(1);
+    expect(clock.armedMs.length).toBeGreaterThan(1);
+    expect(Math.max(...clock.armedMs)).toBeLessThanOrEqual(MAX_TIMEOUT_MS);
+  });
+
+  it("does not fire a 30-day addAfter early on real timers, nor warn of a timeout overflow", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): number => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      const q = new WorkQueue();
+      q.addAfter("a", 30 * 24 * 3600 * 1000);
+      // An overflowing setTimeout fires after 1 ms, again and again, warning each time.
+      await sleep(20);
+      expect(q.len()).toBe(0);
+      q.shutDown();
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((w) => w.name === "TimeoutOverflowWarning")).toEqual([]);
+  });
+
   it("unrefs real timers so pending retries do not keep the process alive", () => {
     let handle: NodeJS.Timeout | undefined;
     const clock: Clock = {
@@ -229,17 +263,6 @@ describe("shutdown", () => {
     expect(q.isShuttingDown()).toBe(true);
   });
 
-  it("runWorkers resolves after shutDown", async () => {
-    const q = new WorkQueue();
-    let exited = false;
-    const run = runWorkers(q, 3, () => Promise.resolve({})).then(() => (exited = true));
-    await vi.advanceTimersByTimeAsync(10);
-    expect(exited).toBe(false);
-    q.shutDown();
-    await run;
-    expect(exited).toBe(true);
-  });
-
   it("shutDownWithDrain waits for in-flight keys to be done", async () => {
     const q = new WorkQueue();
     q.add("a");
@@ -251,109 +274,5 @@ describe("shutdown", () => {
     q.done("a");
     await p;
     expect(drained).toBe(true);
-  });
-});
-
-describe("runWorkers", () => {
-  beforeEach(() => vi.useFakeTimers());
-  afterEach(() => vi.useRealTimers());
-
-  it("never runs a key on two workers at once and reruns a key re-added mid-run exactly once", async () => {
-    const q = new WorkQueue();
-    const runs = new Map<string, number>();
-    const active = new Set<string>();
-    let overlap = false;
-    let maxParallel = 0;
-    const handler = async (key: string): Promise<Result> => {
-      if (active.has(key)) overlap = true;
-      active.add(key);
-      maxParallel = Math.max(maxParallel, active.size);
-      const n = (runs.get(key) ?? 0) + 1;
-      runs.set(key, n);
-      if (key === "a" && n === 1) for (let i = 0; i < 3; i++) q.add("a");
-      // The first run of "a" is slow so the other workers sit idle in get() while it is re-added.
-      await sleep(key === "a" && n === 1 ? 30 : 1);
-      active.delete(key);
-      return {};
-    };
-    const run = runWorkers(q, 3, handler);
-    q.add("a");
-    q.add("b");
-    q.add("c");
-    await vi.advanceTimersByTimeAsync(5);
-    expect([...active]).toEqual(["a"]);
-    q.add("a"); // again while running, with idle workers: still only one extra run
-    await vi.advanceTimersByTimeAsync(100);
-    q.shutDown();
-    await run;
-    expect(overlap).toBe(false);
-    expect(maxParallel).toBe(3);
-    expect(active.size).toBe(0);
-    expect(Object.fromEntries(runs)).toEqual({ a: 2, b: 1, c: 1 });
-  });
-
-  it("retries a throwing handler with backoff until it succeeds", async () => {
-    const q = new WorkQueue();
-    const calls: number[] = [];
-    const onError = vi.fn();
-    const start = Date.now();
-    const run = runWorkers(
-      q,
-      2,
-      (key) => {
-        calls.push(Date.now() - start);
-        if (calls.length <= 4) return Promise.reject(new Error(`boom ${key}`));
-        return Promise.resolve({});
-      },
-      onError,
-    );
-    q.add("a");
-    await vi.advanceTimersByTimeAsync(1000);
-    expect(calls).toEqual([0, 5, 15, 35, 75]);
-    expect(onError).toHaveBeenCalledTimes(4);
-    expect(onError).toHaveBeenCalledWith("a", expect.objectContaining({ message: "boom a" }));
-    expect(q.numRequeues("a")).toBe(0);
-    q.shutDown();
-    await run;
-  });
-
-  it("keeps working when the handler throws synchronously or onError itself throws", async () => {
-    const q = new WorkQueue();
-    let calls = 0;
-    const run = runWorkers(
-      q,
-      1,
-      () => {
-        calls++;
-        if (calls === 1) throw new Error("sync");
-        return Promise.resolve({});
-      },
-      () => {
-        throw new Error("logger broke");
-      },
-    );
-    q.add("a");
-    await vi.advanceTimersByTimeAsync(10);
-    expect(calls).toBe(2);
-    q.shutDown();
-    await expect(run).resolves.toBeUndefined();
-  });
-
-  it("requeueAfterMs schedules the key again and resets backoff", async () => {
-    const q = new WorkQueue();
-    q.addRateLimited("a");
-    q.addRateLimited("a");
-    const calls: number[] = [];
-    const start = Date.now();
-    const run = runWorkers(q, 1, () => {
-      calls.push(Date.now() - start);
-      return Promise.resolve(calls.length < 3 ? { requeueAfterMs: 1000 } : {});
-    });
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(calls).toEqual([5, 1005, 2005]);
-    expect(q.numRequeues("a")).toBe(0);
-    expect(q.len()).toBe(0);
-    q.shutDown();
-    await run;
   });
 });
