@@ -34,8 +34,13 @@ generate: deps ## Regenerates crds/ from src/api
 	npm run -s gen:crds
 
 .PHONY: lint
-lint: deps ## ESLint
+lint: deps ## ESLint and the Prettier format check
 	npm run -s lint
+	npm run -s format:check
+
+.PHONY: format
+format: deps ## Formats the tree with Prettier
+	npm run -s format
 
 .PHONY: typecheck
 typecheck: deps ## tsc --noEmit
@@ -56,9 +61,10 @@ cluster-env: ## Prints exports for the local cluster: eval "$$(make -s cluster-e
 
 # ---- tests
 .PHONY: test
-test: deps ## The whole suite: lint, typecheck, unit, integration (control plane), e2e (node)
+test: deps ## The whole suite: lint, format check, typecheck, unit, integration (control plane), e2e (node)
 	@rm -rf test-results && mkdir -p test-results
 	npm run -s lint
+	npm run -s format:check
 	npm run -s typecheck
 	hack/run-tests.sh
 

@@ -6,7 +6,18 @@ import { spawn } from "node:child_process";
 import { Watch, type V1Pod } from "@kubernetes/client-node";
 import type { DebugSession } from "../src/api/types.ts";
 import { ephemeralContainerName } from "../src/controller/container.ts";
-import { IMAGE, SESSIONS, benchNamespace, custom, deleteNamespace, kc, kubectl, quantile, record, startOperator } from "./support.ts";
+import {
+  IMAGE,
+  SESSIONS,
+  benchNamespace,
+  custom,
+  deleteNamespace,
+  kc,
+  kubectl,
+  quantile,
+  record,
+  startOperator,
+} from "./support.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const kubeconfig = process.env.KUBECONFIG!;
@@ -18,7 +29,12 @@ async function main(): Promise<void> {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name: `web-${i}` },
-    spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "web", image: IMAGE, imagePullPolicy: "IfNotPresent", command: ["httpd", "-f", "-p", "8080"] }] },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        { name: "web", image: IMAGE, imagePullPolicy: "IfNotPresent", command: ["httpd", "-f", "-p", "8080"] },
+      ],
+    },
   }));
   kubectl(["apply", "-n", ns, "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: pods }));
   kubectl(["-n", ns, "wait", "--for=condition=Ready", "pod", "--all", "--timeout=300s"]);
@@ -26,16 +42,21 @@ async function main(): Promise<void> {
   // One watch sees both kinds of debugger start.
   const runningAt = new Map<string, number>();
   const waiters = new Map<string, (t: number) => void>();
-  const controller = await new Watch(kc).watch(`/api/v1/namespaces/${ns}/pods`, {}, (_phase: string, pod: V1Pod) => {
-    const now = performance.now();
-    for (const s of pod.status?.ephemeralContainerStatuses ?? []) {
-      const key = `${pod.metadata?.name}/${s.name}`;
-      if (s.state?.running && !runningAt.has(key)) {
-        runningAt.set(key, now);
-        waiters.get(key)?.(now);
+  const controller = await new Watch(kc).watch(
+    `/api/v1/namespaces/${ns}/pods`,
+    {},
+    (_phase: string, pod: V1Pod) => {
+      const now = performance.now();
+      for (const s of pod.status?.ephemeralContainerStatuses ?? []) {
+        const key = `${pod.metadata?.name}/${s.name}`;
+        if (s.state?.running && !runningAt.has(key)) {
+          runningAt.set(key, now);
+          waiters.get(key)?.(now);
+        }
       }
-    }
-  }, () => undefined);
+    },
+    () => undefined,
+  );
   const running = (key: string): Promise<number> =>
     new Promise((resolve) => (runningAt.has(key) ? resolve(runningAt.get(key)!) : waiters.set(key, resolve)));
 
@@ -49,7 +70,13 @@ async function main(): Promise<void> {
         apiVersion: "debugging.dev/v1alpha1",
         kind: "DebugSession",
         metadata: { name: `s-${i}`, namespace: ns },
-        spec: { targetPod: pod, targetContainer: "web", image: IMAGE, imagePullPolicy: "IfNotPresent", command: ["sleep", "1d"] },
+        spec: {
+          targetPod: pod,
+          targetContainer: "web",
+          image: IMAGE,
+          imagePullPolicy: "IfNotPresent",
+          command: ["sleep", "1d"],
+        },
       };
       const t0 = performance.now();
       const created = (await custom.createNamespacedCustomObject({ ...SESSIONS, namespace: ns, body })) as DebugSession;
@@ -57,7 +84,27 @@ async function main(): Promise<void> {
 
       // kubectl debug on the same pod, as a user would type it.
       const t1 = performance.now();
-      const child = spawn("kubectl", ["--kubeconfig", kubeconfig, "-n", ns, "debug", pod, `--image=${IMAGE}`, "--image-pull-policy=IfNotPresent", "--target=web", "--profile=general", "-c", `kd-${i}`, "--", "sleep", "1d"], { stdio: "ignore" });
+      const child = spawn(
+        "kubectl",
+        [
+          "--kubeconfig",
+          kubeconfig,
+          "-n",
+          ns,
+          "debug",
+          pod,
+          `--image=${IMAGE}`,
+          "--image-pull-policy=IfNotPresent",
+          "--target=web",
+          "--profile=general",
+          "-c",
+          `kd-${i}`,
+          "--",
+          "sleep",
+          "1d",
+        ],
+        { stdio: "ignore" },
+      );
       const exited = new Promise((r) => child.on("exit", r));
       kubectlDebug.push((await running(`${pod}/kd-${i}`)) - t1);
       await exited;
@@ -70,7 +117,11 @@ async function main(): Promise<void> {
   const result = {
     runs: RUNS,
     ours_ms: { p50: quantile(ours, 0.5), p95: quantile(ours, 0.95), raw: ours.map(Math.round) },
-    kubectl_debug_ms: { p50: quantile(kubectlDebug, 0.5), p95: quantile(kubectlDebug, 0.95), raw: kubectlDebug.map(Math.round) },
+    kubectl_debug_ms: {
+      p50: quantile(kubectlDebug, 0.5),
+      p95: quantile(kubectlDebug, 0.95),
+      raw: kubectlDebug.map(Math.round),
+    },
     latency_ratio_vs_kubectl_debug: quantile(ours, 0.5) / quantile(kubectlDebug, 0.5),
   };
   console.log(JSON.stringify(result, null, 2));

@@ -4,7 +4,19 @@
 // Each state is measured on a freshly started operator (RSS of a long-running Node.js process says
 // more about when its GC last ran than about what it holds): caches synced, 20 s to settle, then
 // RSS once a second for 15 s; the median counts.
-import { benchNamespace, createKwokPods, createSessions, deleteNamespace, listSessions, quantile, record, round, sleep, startOperator, waitUntil } from "./support.ts";
+import {
+  benchNamespace,
+  createKwokPods,
+  createSessions,
+  deleteNamespace,
+  listSessions,
+  quantile,
+  record,
+  round,
+  sleep,
+  startOperator,
+  waitUntil,
+} from "./support.ts";
 
 const SESSIONS_N = Number(process.env.BENCH_MEMORY_SESSIONS ?? 100);
 const OTHER_PODS = Number(process.env.BENCH_MEMORY_OTHER_PODS ?? 10_000);
@@ -31,11 +43,18 @@ async function main(): Promise<void> {
   let operator = await startOperator("memory-setup");
   try {
     await createSessions(ns, SESSIONS_N, "2h", 20);
-    await waitUntil(async () => (await listSessions(ns)).filter((s) => s.status?.phase === "Running").length === SESSIONS_N, 300_000, `${SESSIONS_N} sessions Running`, 1_000);
+    await waitUntil(
+      async () => (await listSessions(ns)).filter((s) => s.status?.phase === "Running").length === SESSIONS_N,
+      300_000,
+      `${SESSIONS_N} sessions Running`,
+      1_000,
+    );
     await operator.stop();
 
     const small = await freshOperatorRss("memory-100");
-    console.error(`RSS with ${SESSIONS_N} sessions and ${SESSIONS_N} pods: ${small.median} MB; adding ${OTHER_PODS} other pods`);
+    console.error(
+      `RSS with ${SESSIONS_N} sessions and ${SESSIONS_N} pods: ${small.median} MB; adding ${OTHER_PODS} other pods`,
+    );
     const t0 = Date.now();
     await createKwokPods(others, "other", OTHER_PODS, { app: "other" });
     console.error(`${OTHER_PODS} other pods running after ${round((Date.now() - t0) / 1000)} s`);

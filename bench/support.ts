@@ -22,7 +22,11 @@ export const custom = kc.makeApiClient(CustomObjectsApi);
 export const SESSIONS = { group: "debugging.dev", version: "v1alpha1", plural: "debugsessions" } as const;
 
 export function kubectl(args: string[], input?: string): string {
-  const r = spawnSync("kubectl", ["--kubeconfig", kubeconfig!, ...args], { input, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync("kubectl", ["--kubeconfig", kubeconfig!, ...args], {
+    input,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
@@ -35,7 +39,12 @@ export function quantile(xs: number[], q: number): number {
   return s[Math.max(0, Math.ceil(q * s.length) - 1)] ?? Number.NaN;
 }
 
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 500): Promise<void> {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 500,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -59,12 +68,19 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T, i: number
 export async function benchNamespace(prefix: string): Promise<string> {
   const ns = `bench-${prefix}-${Date.now().toString(36)}`;
   kubectl(["create", "namespace", ns]);
-  await waitUntil(() => spawnSync("kubectl", ["--kubeconfig", kubeconfig!, "-n", ns, "get", "sa", "default"]).status === 0, 30_000, `the default ServiceAccount of ${ns}`);
-  kubectl(["apply", "-n", ns, "-f", "-"], `apiVersion: debugging.dev/v1alpha1
+  await waitUntil(
+    () => spawnSync("kubectl", ["--kubeconfig", kubeconfig!, "-n", ns, "get", "sa", "default"]).status === 0,
+    30_000,
+    `the default ServiceAccount of ${ns}`,
+  );
+  kubectl(
+    ["apply", "-n", ns, "-f", "-"],
+    `apiVersion: debugging.dev/v1alpha1
 kind: DebugPolicy
 metadata: {name: default}
 spec: {targetSelector: {}, allowedImages: ["${IMAGE}"], maxTTL: 24h, maxSessionsPerPod: 10}
-`);
+`,
+  );
   return ns;
 }
 
@@ -88,11 +104,18 @@ export function kwokPod(name: string, node: string, labels: Record<string, strin
 }
 
 export function kwokNodes(): string[] {
-  return kubectl(["get", "nodes", "-l", "type=kwok", "-o", "jsonpath={.items[*].metadata.name}"]).split(/\s+/).filter(Boolean);
+  return kubectl(["get", "nodes", "-l", "type=kwok", "-o", "jsonpath={.items[*].metadata.name}"])
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 /** Creates `count` KWOK pods named `${prefix}-${i}` spread over the KWOK nodes and waits until all run. */
-export async function createKwokPods(ns: string, prefix: string, count: number, labels: Record<string, string> = {}): Promise<V1Pod[]> {
+export async function createKwokPods(
+  ns: string,
+  prefix: string,
+  count: number,
+  labels: Record<string, string> = {},
+): Promise<V1Pod[]> {
   const nodes = kwokNodes();
   if (nodes.length === 0) throw new Error("no KWOK nodes: run hack/kwok-up.sh (make bench does)");
   const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
@@ -100,10 +123,25 @@ export async function createKwokPods(ns: string, prefix: string, count: number, 
     await core.createNamespacedPod({ namespace: ns, body: kwokPod(name, nodes[i % nodes.length]!, labels) });
   });
   let pods: V1Pod[] = [];
-  await waitUntil(async () => {
-    pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",") || undefined })).items;
-    return pods.filter((p) => p.metadata?.name?.startsWith(`${prefix}-`) && p.status?.phase === "Running").length >= count;
-  }, 600_000, `${count} KWOK pods running in ${ns}`, 1_000);
+  await waitUntil(
+    async () => {
+      pods = (
+        await core.listNamespacedPod({
+          namespace: ns,
+          labelSelector:
+            Object.entries(labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(",") || undefined,
+        })
+      ).items;
+      return (
+        pods.filter((p) => p.metadata?.name?.startsWith(`${prefix}-`) && p.status?.phase === "Running").length >= count
+      );
+    },
+    600_000,
+    `${count} KWOK pods running in ${ns}`,
+    1_000,
+  );
   return pods.filter((p) => p.metadata?.name?.startsWith(`${prefix}-`));
 }
 
@@ -112,11 +150,19 @@ export function session(ns: string, name: string, pod: string, ttl = "1h"): Debu
     apiVersion: "debugging.dev/v1alpha1",
     kind: "DebugSession",
     metadata: { name, namespace: ns },
-    spec: { targetPod: pod, targetContainer: "web", image: IMAGE, imagePullPolicy: "IfNotPresent", command: ["sleep", "1d"], ttl },
+    spec: {
+      targetPod: pod,
+      targetContainer: "web",
+      image: IMAGE,
+      imagePullPolicy: "IfNotPresent",
+      command: ["sleep", "1d"],
+      ttl,
+    },
   };
 }
 
-export const condition = (s: DebugSession, type: string): string | undefined => s.status?.conditions?.find((c) => c.type === type)?.status;
+export const condition = (s: DebugSession, type: string): string | undefined =>
+  s.status?.conditions?.find((c) => c.type === type)?.status;
 
 /** The sessions of a namespace, read from the apiserver. */
 export async function listSessions(ns: string): Promise<DebugSession[]> {
@@ -125,9 +171,17 @@ export async function listSessions(ns: string): Promise<DebugSession[]> {
 
 /** Creates sessions s-0..s-(count-1), each targeting pod p-i (as createKwokPods(ns, "p", count) names them). */
 export async function createSessions(ns: string, count: number, ttl: string, concurrency: number): Promise<void> {
-  await pool(Array.from({ length: count }, (_, i) => i), concurrency, async (i) => {
-    await custom.createNamespacedCustomObject({ ...SESSIONS, namespace: ns, body: session(ns, `s-${i}`, `p-${i}`, ttl) });
-  });
+  await pool(
+    Array.from({ length: count }, (_, i) => i),
+    concurrency,
+    async (i) => {
+      await custom.createNamespacedCustomObject({
+        ...SESSIONS,
+        namespace: ns,
+        body: session(ns, `s-${i}`, `p-${i}`, ttl),
+      });
+    },
+  );
 }
 
 /**
@@ -148,7 +202,10 @@ export class FirstSeen<T extends { metadata?: { name?: string; resourceVersion?:
     this.predicate = predicate;
   }
 
-  static async start<T extends { metadata?: { name?: string; resourceVersion?: string } }>(path: string, predicate: (obj: T) => boolean): Promise<FirstSeen<T>> {
+  static async start<T extends { metadata?: { name?: string; resourceVersion?: string } }>(
+    path: string,
+    predicate: (obj: T) => boolean,
+  ): Promise<FirstSeen<T>> {
     const w = new FirstSeen<T>(path, predicate);
     await w.connect();
     return w;
@@ -157,16 +214,27 @@ export class FirstSeen<T extends { metadata?: { name?: string; resourceVersion?:
   /** Watches on; a watch that ends (client-node's 30 s inactivity timeout, a server close) resumes where it was. */
   private async connect(): Promise<void> {
     const watch = new Watch(kc);
-    const query = { allowWatchBookmarks: true, ...(this.resourceVersion ? { resourceVersion: this.resourceVersion } : {}) };
-    this.controller = await watch.watch(this.path, query, (type: string, obj: T) => {
-      this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
-      if (type !== "BOOKMARK") this.seen(obj);
-    }, (err: unknown) => {
-      if (this.stopped) return;
-      const timeout = err instanceof Error && err.name === "TimeoutError";
-      if (err && !timeout) console.error(`watch ${this.path} ended (${err instanceof Error ? err.message : JSON.stringify(err)}); resuming`);
-      void this.connect();
-    });
+    const query = {
+      allowWatchBookmarks: true,
+      ...(this.resourceVersion ? { resourceVersion: this.resourceVersion } : {}),
+    };
+    this.controller = await watch.watch(
+      this.path,
+      query,
+      (type: string, obj: T) => {
+        this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
+        if (type !== "BOOKMARK") this.seen(obj);
+      },
+      (err: unknown) => {
+        if (this.stopped) return;
+        const timeout = err instanceof Error && err.name === "TimeoutError";
+        if (err && !timeout)
+          console.error(
+            `watch ${this.path} ended (${err instanceof Error ? err.message : JSON.stringify(err)}); resuming`,
+          );
+        void this.connect();
+      },
+    );
   }
 
   private seen(obj: T): void {
@@ -180,7 +248,10 @@ export class FirstSeen<T extends { metadata?: { name?: string; resourceVersion?:
   until(n: number, timeoutMs: number, what: string): Promise<void> {
     if (this.at.size >= n) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${this.at.size}/${n})`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${this.at.size}/${n})`)),
+        timeoutMs,
+      );
       this.waiter = { n, resolve: () => (clearTimeout(timer), resolve()) };
     });
   }
@@ -208,14 +279,27 @@ export interface OperatorProcess {
  */
 export async function startOperator(name: string, extraArgs: string[] = []): Promise<OperatorProcess> {
   const opKubeconfig = process.env.OPERATOR_KUBECONFIG;
-  if (!opKubeconfig) throw new Error("OPERATOR_KUBECONFIG must name the operator's kubeconfig (hack/bench.sh writes it)");
+  if (!opKubeconfig)
+    throw new Error("OPERATOR_KUBECONFIG must name the operator's kubeconfig (hack/bench.sh writes it)");
   mkdirSync(outDir, { recursive: true });
   const log = createWriteStream(`${outDir}/operator-${name}.log`);
-  const child = spawn(process.execPath, [process.env.BENCH_OPERATOR_MAIN ?? `${repo}src/main.ts`, "--kubeconfig", opKubeconfig, "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=0", ...(process.env.BENCH_OPERATOR_ARGS ?? "").split(" ").filter(Boolean), ...extraArgs], {
-    stdio: ["ignore", "pipe", "pipe"],
-    // BENCH_OPERATOR_NODE_OPTIONS: say "--cpu-prof --cpu-prof-dir=bench/out/prof" to profile the operator.
-    env: { ...process.env, NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? "" },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      process.env.BENCH_OPERATOR_MAIN ?? `${repo}src/main.ts`,
+      "--kubeconfig",
+      opKubeconfig,
+      "--metrics-bind-address=127.0.0.1:0",
+      "--health-probe-bind-address=0",
+      ...(process.env.BENCH_OPERATOR_ARGS ?? "").split(" ").filter(Boolean),
+      ...extraArgs,
+    ],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      // BENCH_OPERATOR_NODE_OPTIONS: say "--cpu-prof --cpu-prof-dir=bench/out/prof" to profile the operator.
+      env: { ...process.env, NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? "" },
+    },
+  );
   let synced = false;
   child.stdout.on("data", (d: Buffer) => {
     log.write(d);
@@ -224,7 +308,8 @@ export async function startOperator(name: string, extraArgs: string[] = []): Pro
   child.stderr.pipe(log);
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   await waitUntil(() => synced || child.exitCode !== null, 30_000, "the operator's caches to sync", 100);
-  if (child.exitCode !== null) throw new Error(`the operator exited with ${child.exitCode}; see ${outDir}/operator-${name}.log`);
+  if (child.exitCode !== null)
+    throw new Error(`the operator exited with ${child.exitCode}; see ${outDir}/operator-${name}.log`);
   return {
     pid: child.pid!,
     cpuSeconds: () => processCpuSeconds(child.pid!),
@@ -257,7 +342,9 @@ export function apiserverRequests(): RequestCounts {
   const counts: RequestCounts = new Map();
   for (const line of kubectl(["get", "--raw", "/metrics"]).split("\n")) {
     if (!line.startsWith("apiserver_request_total{")) continue;
-    const labels: Record<string, string> = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    const labels: Record<string, string> = Object.fromEntries(
+      [...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
+    );
     if (!labels.resource) continue;
     // Refused requests (409 conflicts, 429s) are counted apart: they are work, but not writes.
     const code = Number(labels.code);

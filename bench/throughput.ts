@@ -6,7 +6,27 @@
 import { PatchStrategy, setHeaderOptions, type V1Pod } from "@kubernetes/client-node";
 import { SESSION_ANNOTATION, SESSION_LABEL, type DebugSession } from "../src/api/types.ts";
 import { attachCommand, ephemeralContainer } from "../src/controller/container.ts";
-import { FirstSeen, SESSIONS, apiserverRequests, benchNamespace, clusterCpuSeconds, cpuDelta, condition, core, createKwokPods, createSessions, custom, deleteNamespace, pool, quantile, record, requestDelta, round, session, startOperator } from "./support.ts";
+import {
+  FirstSeen,
+  SESSIONS,
+  apiserverRequests,
+  benchNamespace,
+  clusterCpuSeconds,
+  cpuDelta,
+  condition,
+  core,
+  createKwokPods,
+  createSessions,
+  custom,
+  deleteNamespace,
+  pool,
+  quantile,
+  record,
+  requestDelta,
+  round,
+  session,
+  startOperator,
+} from "./support.ts";
 
 const N = Number(process.env.BENCH_THROUGHPUT_SESSIONS ?? 1000);
 // The bare script's concurrency is tuned: each value gets its own run, the fastest counts.
@@ -18,11 +38,19 @@ const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const indices = Array.from({ length: N }, (_, i) => i);
 
-async function ours(): Promise<{ ms: number; perSecond: number; cpuSeconds: Record<string, number>; requests: Record<string, number> }> {
+async function ours(): Promise<{
+  ms: number;
+  perSecond: number;
+  cpuSeconds: Record<string, number>;
+  requests: Record<string, number>;
+}> {
   const ns = await benchNamespace("tp-ours");
   await createKwokPods(ns, "p", N);
   const operator = await startOperator("throughput");
-  const injected = await FirstSeen.start<DebugSession>(`/apis/${SESSIONS.group}/${SESSIONS.version}/namespaces/${ns}/${SESSIONS.plural}`, (s) => condition(s, "Injected") === "True");
+  const injected = await FirstSeen.start<DebugSession>(
+    `/apis/${SESSIONS.group}/${SESSIONS.version}/namespaces/${ns}/${SESSIONS.plural}`,
+    (s) => condition(s, "Injected") === "True",
+  );
   try {
     const cpu0 = operator.cpuSeconds();
     const requests0 = apiserverRequests();
@@ -33,7 +61,12 @@ async function ours(): Promise<{ ms: number; perSecond: number; cpuSeconds: Reco
     const ms = Math.max(...injected.at.values()) - t0;
     const clusterCpu = cpuDelta(clusterCpu0, clusterCpuSeconds());
     const requests = requestDelta(requests0, apiserverRequests());
-    return { ms: round(ms), perSecond: round((N * 1000) / ms, 1), cpuSeconds: { operator: round(operator.cpuSeconds() - cpu0, 2), ...clusterCpu }, requests };
+    return {
+      ms: round(ms),
+      perSecond: round((N * 1000) / ms, 1),
+      cpuSeconds: { operator: round(operator.cpuSeconds() - cpu0, 2), ...clusterCpu },
+      requests,
+    };
   } finally {
     injected.stop();
     // The operator removes its finalizers as the namespace goes, so it stops only once that is done.
@@ -44,19 +77,46 @@ async function ours(): Promise<{ ms: number; perSecond: number; cpuSeconds: Reco
 
 /** What the operator writes for one session up to Injected, with everything known beforehand. */
 async function bareSession(ns: string, i: number, pod: V1Pod): Promise<void> {
-  const created = (await custom.createNamespacedCustomObject({ ...SESSIONS, namespace: ns, body: session(ns, `s-${i}`, `p-${i}`) })) as DebugSession;
+  const created = (await custom.createNamespacedCustomObject({
+    ...SESSIONS,
+    namespace: ns,
+    body: session(ns, `s-${i}`, `p-${i}`),
+  })) as DebugSession;
   const container = ephemeralContainer(created);
   const podName = pod.metadata!.name!;
   await core.patchNamespacedPodEphemeralcontainers(
-    { name: podName, namespace: ns, body: [{ op: "test", path: "/metadata/uid", value: pod.metadata!.uid }, { op: "add", path: "/spec/ephemeralContainers", value: [container] }] },
+    {
+      name: podName,
+      namespace: ns,
+      body: [
+        { op: "test", path: "/metadata/uid", value: pod.metadata!.uid },
+        { op: "add", path: "/spec/ephemeralContainers", value: [container] },
+      ],
+    },
     jsonPatch,
   );
   await core.patchNamespacedPod(
-    { name: podName, namespace: ns, body: { metadata: { labels: { [SESSION_LABEL]: created.metadata.name }, annotations: { [SESSION_ANNOTATION]: created.metadata.name } } } },
+    {
+      name: podName,
+      namespace: ns,
+      body: {
+        metadata: {
+          labels: { [SESSION_LABEL]: created.metadata.name },
+          annotations: { [SESSION_ANNOTATION]: created.metadata.name },
+        },
+      },
+    },
     mergePatch,
   );
   const now = new Date();
-  const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastTransitionTime: now.toISOString().replace(/\.\d+Z$/, "Z"), observedGeneration: 1 });
+  const cond = (type: string, status: string, reason: string, message: string) => ({
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: now.toISOString().replace(/\.\d+Z$/, "Z"),
+    observedGeneration: 1,
+  });
   await custom.patchNamespacedCustomObjectStatus(
     {
       ...SESSIONS,
@@ -73,7 +133,10 @@ async function bareSession(ns: string, i: number, pod: V1Pod): Promise<void> {
           expiresAt: new Date(now.getTime() + 3_600_000).toISOString(),
           attachCommand: attachCommand(created, podName),
           observedGeneration: 1,
-          conditions: [cond("Injected", "True", "Injected", `ephemeral container ${container.name} is in pod ${podName}`), cond("Ready", "False", "ContainerCreating", "waiting to start")],
+          conditions: [
+            cond("Injected", "True", "Injected", `ephemeral container ${container.name} is in pod ${podName}`),
+            cond("Ready", "False", "ContainerCreating", "waiting to start"),
+          ],
         },
       },
     },
@@ -81,13 +144,22 @@ async function bareSession(ns: string, i: number, pod: V1Pod): Promise<void> {
   );
 }
 
-async function bare(concurrency: number): Promise<{ concurrency: number; ms: number; perSecond: number; cpuSeconds: Record<string, number>; requests: Record<string, number> }> {
+async function bare(concurrency: number): Promise<{
+  concurrency: number;
+  ms: number;
+  perSecond: number;
+  cpuSeconds: Record<string, number>;
+  requests: Record<string, number>;
+}> {
   const ns = await benchNamespace(`tp-bare${concurrency}`);
   try {
     const pods = await createKwokPods(ns, "p", N);
     const byName = new Map(pods.map((p) => [p.metadata!.name!, p]));
     // The same watch as for the operator, timed the same way: until it shows the last Injected.
-    const injected = await FirstSeen.start<DebugSession>(`/apis/${SESSIONS.group}/${SESSIONS.version}/namespaces/${ns}/${SESSIONS.plural}`, (s) => condition(s, "Injected") === "True");
+    const injected = await FirstSeen.start<DebugSession>(
+      `/apis/${SESSIONS.group}/${SESSIONS.version}/namespaces/${ns}/${SESSIONS.plural}`,
+      (s) => condition(s, "Injected") === "True",
+    );
     const requests0 = apiserverRequests();
     const clusterCpu0 = clusterCpuSeconds();
     const cpu0 = process.cpuUsage();
@@ -97,12 +169,18 @@ async function bare(concurrency: number): Promise<{ concurrency: number; ms: num
     injected.stop();
     const ms = Math.max(...injected.at.values()) - t0;
     const own = process.cpuUsage(cpu0);
-    const cpuSeconds = { script: round((own.user + own.system) / 1e6, 2), ...cpuDelta(clusterCpu0, clusterCpuSeconds()) };
+    const cpuSeconds = {
+      script: round((own.user + own.system) / 1e6, 2),
+      ...cpuDelta(clusterCpu0, clusterCpuSeconds()),
+    };
     const requests = requestDelta(requests0, apiserverRequests());
     // The admission policy gave each session the operator's finalizer; with no operator here, the
     // script takes it off so the namespace can go.
     await pool(indices, concurrency, async (i) => {
-      await custom.patchNamespacedCustomObject({ ...SESSIONS, namespace: ns, name: `s-${i}`, body: [{ op: "remove", path: "/metadata/finalizers" }] }, jsonPatch);
+      await custom.patchNamespacedCustomObject(
+        { ...SESSIONS, namespace: ns, name: `s-${i}`, body: [{ op: "remove", path: "/metadata/finalizers" }] },
+        jsonPatch,
+      );
     });
     return { concurrency, ms: round(ms), perSecond: round((N * 1000) / ms, 1), cpuSeconds, requests };
   } finally {
@@ -124,8 +202,15 @@ async function main(): Promise<void> {
     console.error(`round ${round_}, operator: ${ourRuns.at(-1)!.ms} ms`);
   }
   // The tuned concurrency: the one whose median is best.
-  const medianMs = (runs: Array<{ ms: number }>): number => quantile(runs.map((r) => r.ms), 0.5);
-  const byConcurrency = BARE_CONCURRENCY.map((c) => ({ concurrency: c, median_ms: medianMs(bareRuns.filter((r) => r.concurrency === c)) }));
+  const medianMs = (runs: Array<{ ms: number }>): number =>
+    quantile(
+      runs.map((r) => r.ms),
+      0.5,
+    );
+  const byConcurrency = BARE_CONCURRENCY.map((c) => ({
+    concurrency: c,
+    median_ms: medianMs(bareRuns.filter((r) => r.concurrency === c)),
+  }));
   const best = byConcurrency.reduce((a, b) => (b.median_ms < a.median_ms ? b : a));
   const ourMedian = medianMs(ourRuns);
   const result = {

@@ -3,7 +3,25 @@
 // Expired with the pod gone; the counters are read before and after, and once more after the
 // sessions are deleted. Nothing else writes these resources meanwhile, except what is named below.
 import type { V1Pod } from "@kubernetes/client-node";
-import { FirstSeen, SESSIONS, apiserverRequests, benchNamespace, core, createKwokPods, createSessions, custom, deleteNamespace, listSessions, pool, record, requestDelta, round, sleep, startOperator, waitUntil } from "./support.ts";
+import {
+  FirstSeen,
+  SESSIONS,
+  apiserverRequests,
+  benchNamespace,
+  core,
+  createKwokPods,
+  createSessions,
+  custom,
+  deleteNamespace,
+  listSessions,
+  pool,
+  record,
+  requestDelta,
+  round,
+  sleep,
+  startOperator,
+  waitUntil,
+} from "./support.ts";
 
 const N = Number(process.env.BENCH_WRITES_SESSIONS ?? 20);
 const indices = Array.from({ length: N }, (_, i) => i);
@@ -32,14 +50,25 @@ async function main(): Promise<void> {
   const ns = await benchNamespace("writes");
   await createKwokPods(ns, "p", N);
   const operator = await startOperator("writes");
-  const gone = await FirstSeen.start<V1Pod>(`/api/v1/namespaces/${ns}/pods`, (p) => Boolean(p.metadata?.deletionTimestamp));
+  const gone = await FirstSeen.start<V1Pod>(`/api/v1/namespaces/${ns}/pods`, (p) =>
+    Boolean(p.metadata?.deletionTimestamp),
+  );
   try {
     await sleep(2_000);
     const before = apiserverRequests();
     await createSessions(ns, N, "1m", 10);
-    await waitUntil(async () => (await listSessions(ns)).filter((s) => s.status?.phase === "Expired").length === N, 180_000, "every session Expired", 1_000);
+    await waitUntil(
+      async () => (await listSessions(ns)).filter((s) => s.status?.phase === "Expired").length === N,
+      180_000,
+      "every session Expired",
+      1_000,
+    );
     await gone.until(N, 60_000, "every pod removed");
-    await waitUntil(async () => (await core.listNamespacedPod({ namespace: ns })).items.length === 0, 60_000, "the pods to be gone");
+    await waitUntil(
+      async () => (await core.listNamespacedPod({ namespace: ns })).items.length === 0,
+      60_000,
+      "the pods to be gone",
+    );
     await sleep(3_000); // the reconciles the last deletions caused
     const lifecycle = writesOnly(requestDelta(before, apiserverRequests()));
 
@@ -53,10 +82,14 @@ async function main(): Promise<void> {
     // KWOK, standing in for the kubelet, finishes each evicted pod's deletion with DELETEs of its own
     // (sometimes two, the second answered 404). The operator deletes a pod only when its eviction is
     // refused for longer than --eviction-timeout; every eviction here must have gone through.
-    if ((lifecycle["POST pods/eviction"] ?? 0) !== N || Object.keys(lifecycle).some((k) => k.startsWith("POST pods/eviction ("))) {
+    if (
+      (lifecycle["POST pods/eviction"] ?? 0) !== N ||
+      Object.keys(lifecycle).some((k) => k.startsWith("POST pods/eviction ("))
+    ) {
       throw new Error(`expected ${N} accepted evictions and no refused one: ${JSON.stringify(lifecycle)}`);
     }
-    const operatorWrites = (d: Record<string, number>): number => OPERATOR_ROWS.reduce((sum, row) => sum + (d[row] ?? 0), 0);
+    const operatorWrites = (d: Record<string, number>): number =>
+      OPERATOR_ROWS.reduce((sum, row) => sum + (d[row] ?? 0), 0);
     const events = (d: Record<string, number>): number => (d["POST events"] ?? 0) + (d["PATCH events"] ?? 0);
     const result = {
       sessions: N,

@@ -22,30 +22,27 @@ export const envVar: Schema = obj(
     value: str("Value of the variable. $(VAR_NAME) references are expanded as for any container.", {
       maxLength: 4096,
     }),
-    valueFrom: obj(
-      "Source of the value. Secret references are denied unless the DebugPolicy allows them.",
-      {
-        secretKeyRef: keyRef("Secret"),
-        configMapKeyRef: keyRef("ConfigMap"),
-        fieldRef: obj(
-          "Selects a field of the pod.",
-          {
-            apiVersion: str("Version of the schema the fieldPath is written in.", { maxLength: 64 }),
-            fieldPath: str("Path of the field to select.", { maxLength: 256 }),
-          },
-          { required: ["fieldPath"] },
-        ),
-        resourceFieldRef: obj(
-          "Selects a resource of a container.",
-          {
-            containerName: str("Container name.", { maxLength: 63 }),
-            resource: str("Resource to select.", { maxLength: 64 }),
-            divisor: str("Output format of the exposed resources.", { maxLength: 64 }),
-          },
-          { required: ["resource"] },
-        ),
-      },
-    ),
+    valueFrom: obj("Source of the value. Secret references are denied unless the DebugPolicy allows them.", {
+      secretKeyRef: keyRef("Secret"),
+      configMapKeyRef: keyRef("ConfigMap"),
+      fieldRef: obj(
+        "Selects a field of the pod.",
+        {
+          apiVersion: str("Version of the schema the fieldPath is written in.", { maxLength: 64 }),
+          fieldPath: str("Path of the field to select.", { maxLength: 256 }),
+        },
+        { required: ["fieldPath"] },
+      ),
+      resourceFieldRef: obj(
+        "Selects a resource of a container.",
+        {
+          containerName: str("Container name.", { maxLength: 63 }),
+          resource: str("Resource to select.", { maxLength: 64 }),
+          divisor: str("Output format of the exposed resources.", { maxLength: 64 }),
+        },
+        { required: ["resource"] },
+      ),
+    }),
   },
   { required: ["name"] },
 );

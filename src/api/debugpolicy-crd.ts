@@ -17,7 +17,8 @@ import {
 // schema.ts has no minItems; it is valid structural OpenAPI, so it is added here.
 const atLeast = (minItems: number, schema: Schema): Schema => ({ ...schema, minItems }) as Schema;
 
-const LABEL_KEY = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$";
+const LABEL_KEY =
+  "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$";
 // A raw CEL string: in a quoted one the pattern's `\.` is an escape CEL rejects, and the CRD with it.
 const isDuration = (field: string): string => `self.${field}.matches(r'${DURATION_PATTERN}')`;
 
@@ -109,7 +110,10 @@ const spec: Schema = obj(
     allowSecretEnv: bool("Allow environment variables taken from a Secret (env[].valueFrom.secretKeyRef).", {
       default: false,
     }),
-    defaultTTL: duration("TTL of a session that sets none, as a duration (30m, 2h). At least 1m, at most maxTTL.", DEFAULT_TTL),
+    defaultTTL: duration(
+      "TTL of a session that sets none, as a duration (30m, 2h). At least 1m, at most maxTTL.",
+      DEFAULT_TTL,
+    ),
     maxTTL: duration("Longest TTL a session may have, as a duration (2h, 8h).", DEFAULT_MAX_TTL),
     maxSessionsPerPod: int("How many active DebugSessions (under any policy) one pod may have, the new one included.", {
       minimum: 1,
@@ -148,7 +152,7 @@ export function debugPolicyCRD(): Record<string, unknown> {
     shortNames: ["dbgpol"],
     description:
       "What DebugSessions in this namespace may do: which pods, images, profiles, privileges, volumes and TTLs. " +
-                "A session names its policy in spec.policy; who may use a policy is RBAC (verb `use` on debugpolicies).",
+      "A session names its policy in spec.policy; who may use a policy is RBAC (verb `use` on debugpolicies).",
     printerColumns: [
       { name: "Max TTL", type: "string", jsonPath: ".spec.maxTTL" },
       { name: "Privileged", type: "boolean", jsonPath: ".spec.allowPrivileged" },

@@ -116,7 +116,11 @@ const spec: Schema = obj(
     required: ["targetPod", "image"],
     "x-kubernetes-validations": [
       ...IMMUTABLE_SPEC_FIELDS.map(immutable),
-      { rule: "!has(self.tty) || !self.tty || (has(self.stdin) && self.stdin)", message: "spec.tty needs spec.stdin: true", fieldPath: ".tty" },
+      {
+        rule: "!has(self.tty) || !self.tty || (has(self.stdin) && self.stdin)",
+        message: "spec.tty needs spec.stdin: true",
+        fieldPath: ".tty",
+      },
     ],
   },
 );

@@ -54,11 +54,12 @@ export const bool = (description: string, extra: Extra = {}): Schema => ({
   ...extra,
 });
 
-export const obj = (
-  description: string,
-  properties: Record<string, Schema>,
-  extra: Extra = {},
-): Schema => ({ type: "object", description, properties, ...extra });
+export const obj = (description: string, properties: Record<string, Schema>, extra: Extra = {}): Schema => ({
+  type: "object",
+  description,
+  properties,
+  ...extra,
+});
 
 export const arr = (description: string, items: Schema, extra: Extra = {}): Schema => ({
   type: "array",
@@ -103,7 +104,14 @@ export function namespacedCRD(c: CRDSource): Record<string, unknown> {
     metadata: { name: `${c.plural}.${c.group}` },
     spec: {
       group: c.group,
-      names: { kind: c.kind, listKind: `${c.kind}List`, plural: c.plural, singular: c.singular, shortNames: c.shortNames, categories: ["debugging"] },
+      names: {
+        kind: c.kind,
+        listKind: `${c.kind}List`,
+        plural: c.plural,
+        singular: c.singular,
+        shortNames: c.shortNames,
+        categories: ["debugging"],
+      },
       scope: "Namespaced",
       versions: [
         {

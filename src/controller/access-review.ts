@@ -32,7 +32,11 @@ export class AccessReviewer {
       body: {
         apiVersion: "authorization.k8s.io/v1",
         kind: "SubjectAccessReview",
-        spec: { user: username, groups, resourceAttributes: { group: GROUP, resource: POLICY_PLURAL, verb: "use", name: policy, namespace } },
+        spec: {
+          user: username,
+          groups,
+          resourceAttributes: { group: GROUP, resource: POLICY_PLURAL, verb: "use", name: policy, namespace },
+        },
       },
     });
     const allowed = review.status?.allowed === true;
@@ -40,7 +44,8 @@ export class AccessReviewer {
       this.allowedUntil.delete(key);
       return false;
     }
-    if (this.allowedUntil.size > PRUNE_ABOVE) for (const [k, until] of this.allowedUntil) if (until <= now) this.allowedUntil.delete(k);
+    if (this.allowedUntil.size > PRUNE_ABOVE)
+      for (const [k, until] of this.allowedUntil) if (until <= now) this.allowedUntil.delete(k);
     this.allowedUntil.set(key, now + ALLOWED_CACHE_MS);
     return true;
   }

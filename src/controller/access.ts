@@ -15,25 +15,27 @@ type AccessCheck = (s: Situation) => Denial | undefined;
 const namespaceOf = (s: Situation): string => s.session.metadata.namespace ?? "";
 const policyName = (s: Situation): string => s.session.spec.policy ?? DEFAULT_POLICY;
 
-const requesterIsKnown: AccessCheck = (s) =>
-  s.requestedBy
-    ? undefined
-    : {
-        reason: Reason.RequesterUnknown,
-        message:
-          `the session carries no requester stamp (annotation ${REQUESTER_ANNOTATION}): the admission policies in ` +
-          "config/admission are not installed, so nobody can tell who asked; install them (make install) and create the session again",
-      };
+const requesterIsKnown: AccessCheck = (s) => {
+  if (s.requestedBy) return undefined;
+  return {
+    reason: Reason.RequesterUnknown,
+    message:
+      `the session carries no requester stamp (annotation ${REQUESTER_ANNOTATION}): the admission policies in ` +
+      "config/admission are not installed, so nobody can tell who asked; " +
+      "install them (make install) and create the session again",
+  };
+};
 
-const policyExists: AccessCheck = (s) =>
-  s.access.policy
-    ? undefined
-    : {
-        reason: Reason.PolicyNotFound,
-        message:
-          `DebugPolicy ${namespaceOf(s)}/${policyName(s)} (spec.policy) does not exist: nothing may be debugged in namespace ` +
-          `${namespaceOf(s)} until a policy admin creates it (see config/samples/debugpolicy.yaml), or name an existing policy in spec.policy`,
-      };
+const policyExists: AccessCheck = (s) => {
+  if (s.access.policy) return undefined;
+  const [ns, name] = [namespaceOf(s), policyName(s)];
+  return {
+    reason: Reason.PolicyNotFound,
+    message:
+      `DebugPolicy ${ns}/${name} (spec.policy) does not exist: nothing may be debugged in namespace ${ns} ` +
+      "until a policy admin creates it (see config/samples/debugpolicy.yaml), or name an existing policy in spec.policy",
+  };
+};
 
 const requesterMayUsePolicy: AccessCheck = (s) => {
   if (s.access.requesterMayUse === true) return undefined;
@@ -56,7 +58,12 @@ const policyAllowsSession: AccessCheck = (s) => {
   return { reason: Reason.PolicyViolation, message: violations.map((v) => `${v.reason}: ${v.message}`).join("; ") };
 };
 
-export const ACCESS_CHECKS: readonly AccessCheck[] = [requesterIsKnown, policyExists, requesterMayUsePolicy, policyAllowsSession];
+export const ACCESS_CHECKS: readonly AccessCheck[] = [
+  requesterIsKnown,
+  policyExists,
+  requesterMayUsePolicy,
+  policyAllowsSession,
+];
 
 /** The first reason this requester may not have this debugger now, or undefined. */
 export function accessDenial(s: Situation): Denial | undefined {

@@ -33,7 +33,11 @@ export class Applier {
     this.writer = writer;
     this.hooks = hooks;
     this.now = now;
-    this.events = new EventRecorder({ send: (ns, body) => writer.createEvent(ns, body), log, onDropped: () => hooks.onEventDropped?.() });
+    this.events = new EventRecorder({
+      send: (ns, body) => writer.createEvent(ns, body),
+      log,
+      onDropped: () => hooks.onEventDropped?.(),
+    });
   }
 
   /**
@@ -63,7 +67,12 @@ export class Applier {
     return written !== undefined ? { resourceVersion: written } : {};
   }
 
-  private async podWrite(write: PodWrite, session: DebugSession, pod: V1Pod | undefined, log: Logger): Promise<Refusal | undefined> {
+  private async podWrite(
+    write: PodWrite,
+    session: DebugSession,
+    pod: V1Pod | undefined,
+    log: Logger,
+  ): Promise<Refusal | undefined> {
     const ref = { namespace: session.metadata.namespace ?? "", name: write.pod, uid: write.podUID };
     switch (write.kind) {
       case "inject":
@@ -116,8 +125,20 @@ export class Applier {
     const ns = session.metadata.namespace ?? "";
     const involved =
       e.on === "session"
-        ? { apiVersion: API_VERSION, kind: "DebugSession", name: session.metadata.name, namespace: ns, uid: session.metadata.uid }
-        : { apiVersion: "v1", kind: "Pod", name: session.spec.targetPod, namespace: ns, uid: session.status?.targetPodUID };
+        ? {
+            apiVersion: API_VERSION,
+            kind: "DebugSession",
+            name: session.metadata.name,
+            namespace: ns,
+            uid: session.metadata.uid,
+          }
+        : {
+            apiVersion: "v1",
+            kind: "Pod",
+            name: session.spec.targetPod,
+            namespace: ns,
+            uid: session.status?.targetPodUID,
+          };
     const now = this.now();
     this.events.record(ns, {
       metadata: { generateName: `${involved.name ?? "debugsession"}.`, namespace: ns },

@@ -28,9 +28,14 @@ export function mirrorContainerState(pod: V1Pod, name: string): ContainerStateMi
       finishedAt: iso(t.finishedAt),
     });
   }
-  if (st?.running) return withoutUndefined<ContainerStateMirror>({ state: "running", startedAt: iso(st.running.startedAt) });
+  if (st?.running)
+    return withoutUndefined<ContainerStateMirror>({ state: "running", startedAt: iso(st.running.startedAt) });
   if (st?.waiting) {
-    return withoutUndefined<ContainerStateMirror>({ state: "waiting", reason: st.waiting.reason, message: st.waiting.message });
+    return withoutUndefined<ContainerStateMirror>({
+      state: "waiting",
+      reason: st.waiting.reason,
+      message: st.waiting.message,
+    });
   }
   return undefined;
 }
@@ -40,7 +45,10 @@ export function mirrorContainerState(pod: V1Pod, name: string): ContainerStateMi
  * rather than the kubelet's first reports, so the pass after the injection has nothing to write.
  */
 export function isStarting(state: ContainerStateMirror | undefined): boolean {
-  return state === undefined || (state.state === "waiting" && (state.reason === undefined || STARTING_REASONS.has(state.reason)));
+  return (
+    state === undefined ||
+    (state.state === "waiting" && (state.reason === undefined || STARTING_REASONS.has(state.reason)))
+  );
 }
 
 /** When the debugger started, if the kubelet reported it: the deadline of an adopted debugger counts from there. */

@@ -40,5 +40,6 @@ export function ephemeralContainer(session: DebugSession): V1EphemeralContainer 
 export function attachCommand(session: DebugSession, podName: string): string {
   const s = session.spec;
   const flags = s.stdin && s.tty ? " -it" : s.stdin ? " -i" : "";
-  return `kubectl attach${flags} ${podName} -c ${ephemeralContainerName(session)} -n ${session.metadata.namespace ?? "default"}`;
+  const ns = session.metadata.namespace ?? "default";
+  return `kubectl attach${flags} ${podName} -c ${ephemeralContainerName(session)} -n ${ns}`;
 }

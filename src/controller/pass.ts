@@ -18,7 +18,10 @@ export async function decideAndApply(input: DecideInput, applier: Applier, log: 
   const first = await applier.apply(plan, input.session, input.pod, log);
   if (!first.refusal) return { plan, resourceVersion: first.resourceVersion };
   const { session } = input;
-  const current = { ...session, metadata: { ...session.metadata, resourceVersion: first.resourceVersion ?? session.metadata.resourceVersion } };
+  const current = {
+    ...session,
+    metadata: { ...session.metadata, resourceVersion: first.resourceVersion ?? session.metadata.resourceVersion },
+  };
   const reported = decide({ ...input, session: current, refusal: first.refusal });
   const second = await applier.apply(reported, current, input.pod, log);
   return { plan: reported, resourceVersion: second.resourceVersion ?? first.resourceVersion };

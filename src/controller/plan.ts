@@ -45,5 +45,15 @@ export function emptyPlan(status: DebugSessionStatus): Plan {
   return { podWrites: [], status, events: [] };
 }
 
-export const sessionEvent = (type: EventType, reason: string, message: string): PlannedEvent => ({ on: "session", type, reason, message });
-export const podEvent = (type: EventType, reason: string, message: string): PlannedEvent => ({ on: "pod", type, reason, message });
+export const sessionEvent = (type: EventType, reason: string, message: string): PlannedEvent => ({
+  on: "session",
+  type,
+  reason,
+  message,
+});
+export const podEvent = (type: EventType, reason: string, message: string): PlannedEvent => ({
+  on: "pod",
+  type,
+  reason,
+  message,
+});

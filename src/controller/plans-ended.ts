@@ -24,7 +24,11 @@ export function planDeletion(s: Situation): Plan {
     const name = s.pod.metadata?.name ?? s.session.spec.targetPod;
     plan.podWrites.push({ kind: "removePod", pod: name, podUID: s.podUID ?? "", how: "Delete" });
     plan.events.push(
-      podEvent("Normal", Reason.DebugSessionDeleted, `debug session ${s.session.metadata.name} was deleted; removing the pod it tainted`),
+      podEvent(
+        "Normal",
+        Reason.DebugSessionDeleted,
+        `debug session ${s.session.metadata.name} was deleted; removing the pod it tainted`,
+      ),
     );
   }
   if (s.hasFinalizer) plan.finalizer = "remove";
@@ -49,7 +53,12 @@ export function planDenied(s: Situation, denial: Denial): Plan {
     { type: "Injected", status: "False", reason: denial.reason, message: denial.message },
     { type: "Ready", status: "False", reason: denial.reason, message: "denied; nothing was written to any pod" },
   ]);
-  const plan = withTransitionEvent(s, { ...emptyPlan(status), requeueAfterMs: s.opts.maxRecheckMs }, "Warning", denial.reason);
+  const plan = withTransitionEvent(
+    s,
+    { ...emptyPlan(status), requeueAfterMs: s.opts.maxRecheckMs },
+    "Warning",
+    denial.reason,
+  );
   // A denied session is still an ended one for ttlSecondsAfterFinished.
   const due = untilDeletion(s.session, status.endedAt, s.now);
   if (due !== undefined && due <= 0) plan.deleteSession = true;

@@ -1,5 +1,10 @@
 // Situations after the injection: mirror the debugger, expire, notice the pod going, report a refusal.
-import { DEFAULT_EXPIRY_ACTION, type ContainerStateMirror, type DebugSessionStatus, type ExpiryAction } from "../api/types.ts";
+import {
+  DEFAULT_EXPIRY_ACTION,
+  type ContainerStateMirror,
+  type DebugSessionStatus,
+  type ExpiryAction,
+} from "../api/types.ts";
 import { isStarting, mirrorContainerState } from "./container-state.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan, type Refusal } from "./plan.ts";
 import { withTransitionEvent } from "./plans-ended.ts";
@@ -31,7 +36,12 @@ export function planPodLost(s: Situation): Plan {
   const message = replaced
     ? `pod ${target} was replaced by a new pod (uid ${s.podUID}); the new pod is never touched`
     : `pod ${target} (uid ${uid}) went away before the TTL ran out`;
-  return withTransitionEvent(s, emptyPlan(statuses.terminated(reason, message, undefined, s.status.containerState)), "Warning", reason);
+  return withTransitionEvent(
+    s,
+    emptyPlan(statuses.terminated(reason, message, undefined, s.status.containerState)),
+    "Warning",
+    reason,
+  );
 }
 
 /** How the pod goes at expiry: as the session asks, and deleted once evictions were refused for too long. */
@@ -52,13 +62,20 @@ export function planExpiry(s: Situation): Plan {
   }
   const how = removal(s);
   // Written only once the removal went through.
-  const status = statuses.podRemoved(`the TTL ran out; pod ${name} was ${how === "Evict" ? "evicted" : "deleted"}`, injected);
+  const status = statuses.podRemoved(
+    `the TTL ran out; pod ${name} was ${how === "Evict" ? "evicted" : "deleted"}`,
+    injected,
+  );
   const plan = emptyPlan(status);
   if (!s.hasFinalizer) plan.finalizer = "add";
   plan.podWrites.push({ kind: "removePod", pod: name, podUID: s.reservation?.podUID ?? "", how });
   const verb = how === "Evict" ? "evicting" : "deleting";
   plan.events.push(
-    podEvent("Normal", Reason.DebugSessionExpired, `debug session ${s.session.metadata.name} expired; ${verb} the pod it tainted`),
+    podEvent(
+      "Normal",
+      Reason.DebugSessionExpired,
+      `debug session ${s.session.metadata.name} expired; ${verb} the pod it tainted`,
+    ),
     sessionEvent("Normal", Reason.Expired, status.message ?? ""),
   );
   return plan;
@@ -71,7 +88,12 @@ export function planMirror(s: Situation): Plan {
   const name = podName(s);
   if (s.podDeleting) {
     const message = `pod ${name} is being deleted before the TTL ran out`;
-    const status = new StatusBuilder(s).terminated(Reason.TargetPodGone, message, injectedCondition(s, name), containerState);
+    const status = new StatusBuilder(s).terminated(
+      Reason.TargetPodGone,
+      message,
+      injectedCondition(s, name),
+      containerState,
+    );
     return withTransitionEvent(s, emptyPlan(status), "Warning", Reason.TargetPodGone);
   }
   const plan = emptyPlan(mirroredStatus(s, name, containerState));
@@ -109,7 +131,10 @@ function mirroredStatus(s: Situation, name: string, state: ContainerStateMirror 
     return statuses.build(
       "Completed",
       `debugger exited with code ${code}; pod ${name} is removed at ${statuses.expiresAt}`,
-      [injected, { type: "Ready", status: "False", reason, message: `exit code ${code} (${state.reason ?? "terminated"})` }],
+      [
+        injected,
+        { type: "Ready", status: "False", reason, message: `exit code ${code} (${state.reason ?? "terminated"})` },
+      ],
       state,
     );
   }
@@ -126,15 +151,21 @@ function mirroredStatus(s: Situation, name: string, state: ContainerStateMirror 
 export function planRefusal(s: Situation, refusal: Refusal): Plan {
   if (refusal.of === "injection") {
     const reservation = s.reservation ?? { podUID: s.podUID ?? "", injectedAt: s.now.toISOString() };
-    const status = new StatusBuilder(s, reservation).build("Failed", `the apiserver refused the debugger: ${refusal.message}`, [
-      { type: "Injected", status: "False", reason: Reason.InjectionRefused, message: refusal.message },
-      { type: "Ready", status: "False", reason: Reason.InjectionRefused, message: "no debugger" },
-    ]);
+    const status = new StatusBuilder(s, reservation).build(
+      "Failed",
+      `the apiserver refused the debugger: ${refusal.message}`,
+      [
+        { type: "Injected", status: "False", reason: Reason.InjectionRefused, message: refusal.message },
+        { type: "Ready", status: "False", reason: Reason.InjectionRefused, message: "no debugger" },
+      ],
+    );
     return { ...emptyPlan(status), events: [sessionEvent("Warning", Reason.InjectionRefused, refusal.message)] };
   }
   const name = podName(s);
   const deleteAfter = new Date((s.expiresAtMs ?? 0) + s.opts.evictionTimeoutMs).toISOString();
-  const why = `the eviction of pod ${name} was refused: ${refusal.message}; it is retried, and the pod is deleted instead after ${deleteAfter}`;
+  const why =
+    `the eviction of pod ${name} was refused: ${refusal.message}; ` +
+    `it is retried, and the pod is deleted instead after ${deleteAfter}`;
   const status = new StatusBuilder(s).build(
     "Expired",
     `the TTL ran out; ${why}`,

@@ -52,12 +52,22 @@ function waitingForTarget(s: Situation): Plan | undefined {
   }
   if (s.podDeleting || podPhase !== "Running") {
     const why = s.podDeleting ? "is being deleted" : `is ${podPhase ?? "not running"}`;
-    return notYet("Pending", Reason.TargetPodNotRunning, `pod ${name} ${why}; the session waits for it to run`, `pod ${why}`);
+    return notYet(
+      "Pending",
+      Reason.TargetPodNotRunning,
+      `pod ${name} ${why}; the session waits for it to run`,
+      `pod ${why}`,
+    );
   }
   const container = session.spec.targetContainer;
   if (container && !pod.spec?.containers.some((c) => c.name === container)) {
     const names = pod.spec?.containers.map((c) => c.name).join(", ");
-    return notYet("Failed", Reason.TargetContainerNotFound, `pod ${name} has no container ${container}`, `containers: ${names}`);
+    return notYet(
+      "Failed",
+      Reason.TargetContainerNotFound,
+      `pod ${name} has no container ${container}`,
+      `containers: ${names}`,
+    );
   }
   return undefined;
 }
@@ -72,7 +82,9 @@ export function planRetriedInjection(s: Situation): Plan {
     return denial ? planDenied(s, denial) : planInjection(s, s.reservation);
   }
   const reason = expired ? Reason.NotInjected : Reason.TargetPodGone;
-  const message = expired ? "the TTL ran out before the debugger could be injected" : `pod ${podName(s)} is being deleted`;
+  const message = expired
+    ? "the TTL ran out before the debugger could be injected"
+    : `pod ${podName(s)} is being deleted`;
   const status = new StatusBuilder(s).build(expired ? "Expired" : "Terminated", message, [
     { type: "Injected", status: "False", reason, message },
     { type: "Ready", status: "False", reason: Reason.NotInjected, message: "no debugger" },
@@ -100,10 +112,15 @@ export function planInjection(s: Situation, reservation: Reservation | undefined
     podEvent(
       "Normal",
       Reason.DebuggerInjected,
-      `debug session ${session.metadata.name} (requested by ${who}${why}) added ephemeral container ${s.containerName} ` +
+      `debug session ${session.metadata.name} (requested by ${who}${why}) ` +
+        `added ephemeral container ${s.containerName} ` +
         `(image ${container.image}); the pod will be removed at ${expiresAt}`,
     ),
-    sessionEvent("Normal", Reason.Injected, `injected debugger ${s.containerName} into pod ${name}; the pod will be removed at ${expiresAt}`),
+    sessionEvent(
+      "Normal",
+      Reason.Injected,
+      `injected debugger ${s.containerName} into pod ${name}; the pod will be removed at ${expiresAt}`,
+    ),
   );
   if (expiresAt !== undefined) plan.requeueAfterMs = Math.max(0, Date.parse(expiresAt) - s.now.getTime());
   return plan;
@@ -115,5 +132,13 @@ export function markPod(pod: V1Pod, session: DebugSession): PodWrite[] {
   const taintedBy = (pod.metadata?.annotations?.[SESSION_ANNOTATION] ?? "").split(",").filter(Boolean);
   if (pod.metadata?.labels?.[SESSION_LABEL] !== undefined && taintedBy.includes(sessionName)) return [];
   if (!taintedBy.includes(sessionName)) taintedBy.push(sessionName);
-  return [{ kind: "markPod", pod: pod.metadata?.name ?? "", podUID: pod.metadata?.uid ?? "", session: sessionName, taintedBy }];
+  return [
+    {
+      kind: "markPod",
+      pod: pod.metadata?.name ?? "",
+      podUID: pod.metadata?.uid ?? "",
+      session: sessionName,
+      taintedBy,
+    },
+  ];
 }

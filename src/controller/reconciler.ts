@@ -2,12 +2,14 @@
 import { randomUUID } from "node:crypto";
 import type { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { DEFAULT_POLICY, GROUP, POLICY_PLURAL, SESSION_LABEL, SESSION_PLURAL, VERSION, type DebugPolicy, type DebugSession } from "../api/types.ts";
+import { DEFAULT_POLICY, type DebugPolicy, type DebugSession } from "../api/types.ts";
 import { errorMessage, isNotFound } from "../runtime/errors.ts";
-import { Informer, objectKey, type InformerOptions, type ListResult } from "../runtime/informer.ts";
+import { objectKey, type Informer } from "../runtime/informer.ts";
+import { withTimeout } from "../runtime/timers.ts";
 import { WorkQueue, runWorkers, type Result } from "../runtime/workqueue.ts";
 import { AccessReviewer } from "./access-review.ts";
 import { Applier, type ApplyHooks } from "./apply.ts";
+import { Caches } from "./caches.ts";
 import { Gatherer } from "./gather.ts";
 import { DEFAULT_DECIDE_OPTIONS, type DecideOptions } from "./input.ts";
 import { awaitsInjection } from "./predicates.ts";
@@ -42,6 +44,7 @@ export class Reconciler {
   readonly pods: Informer<V1Pod>;
   readonly policies: Informer<DebugPolicy>;
   readonly queue: WorkQueue;
+  private readonly caches: Caches;
   private readonly sessionsByPod = new SessionsByPod();
   private readonly gatherer: Gatherer;
   private readonly applier: Applier;
@@ -57,23 +60,16 @@ export class Reconciler {
     this.queue = opts.queue ?? new WorkQueue();
     const writer = opts.writer ?? new ApiClusterWriter(opts);
     this.applier = new Applier(writer, opts.log, opts.hooks, this.now);
-    this.sessions = this.informer<DebugSession>("debugsessions", `/apis/${GROUP}/${VERSION}/${SESSION_PLURAL}`, {
-      list: () => listCustom<DebugSession>(opts.custom, SESSION_PLURAL),
-      onEvent: (type, session, old) => this.onSession(type, session, old),
-    });
-    this.pods = this.informer<V1Pod>("pods", "/api/v1/pods", {
-      watchQuery: { labelSelector: SESSION_LABEL },
-      list: async () => {
-        const list = await opts.core.listPodForAllNamespaces({ labelSelector: SESSION_LABEL });
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
+    this.caches = new Caches(
+      { ...opts, onInformerRestart: (name) => opts.hooks?.onInformerRestart?.(name) },
+      {
+        onSession: (type, session, old) => this.onSession(type, session, old),
+        onPod: (pod) => this.onPod(pod),
+        // A changed policy may allow (or deny) sessions waiting in its namespace.
+        onPolicy: (policy) => this.onPolicy(policy),
       },
-      onEvent: (_type, pod) => this.onPod(pod),
-    });
-    this.policies = this.informer<DebugPolicy>("debugpolicies", `/apis/${GROUP}/${VERSION}/${POLICY_PLURAL}`, {
-      list: () => listCustom<DebugPolicy>(opts.custom, POLICY_PLURAL),
-      // A changed policy may allow (or deny) sessions waiting in its namespace.
-      onEvent: (_type, policy) => this.onPolicy(policy),
-    });
+    );
+    ({ sessions: this.sessions, pods: this.pods, policies: this.policies } = this.caches);
     this.gatherer = new Gatherer({
       sessions: this.sessions,
       pods: this.pods,
@@ -83,15 +79,6 @@ export class Reconciler {
       readPod: (namespace, name) => opts.core.readNamespacedPod({ name, namespace }).catch(absentIf404),
       options: opts.decide ?? DEFAULT_DECIDE_OPTIONS,
     });
-  }
-
-  private informer<T extends DebugSession | V1Pod | DebugPolicy>(
-    name: string,
-    watchPath: string,
-    rest: Pick<InformerOptions<T>, "list" | "onEvent" | "watchQuery">,
-  ): Informer<T> {
-    const { kubeConfig, log, hooks } = this.opts;
-    return new Informer<T>({ name, kubeConfig, log, watchPath, ...rest, onRestart: () => hooks?.onInformerRestart?.(name) });
   }
 
   // ---- event handlers: map an event to session keys and enqueue them; nothing else.
@@ -108,21 +95,23 @@ export class Reconciler {
 
   private onPolicy(policy: DebugPolicy): void {
     for (const session of this.sessions.list()) {
-      const governed = session.metadata.namespace === policy.metadata.namespace && (session.spec.policy ?? DEFAULT_POLICY) === policy.metadata.name;
+      const governed =
+        session.metadata.namespace === policy.metadata.namespace &&
+        (session.spec.policy ?? DEFAULT_POLICY) === policy.metadata.name;
       if (governed && awaitsInjection(session.status)) this.queue.add(objectKey(session));
     }
   }
 
   /** Starts the caches; resolves when all have listed. Reconciles start with startWorkers(). */
   async startCaches(): Promise<void> {
-    const all = [this.sessions, this.pods, this.policies];
-    for (const informer of all) informer.start();
-    await Promise.all(all.map((informer) => informer.waitForSync()));
+    await this.caches.sync();
   }
 
   startWorkers(): void {
-    this.workers = runWorkers(this.queue, this.opts.workers, (key) => this.reconcile(key), (key, err) => {
-      this.opts.log.warn({ session: key, err: errorMessage(err) }, "reconcile failed; retrying with backoff");
+    this.workers = runWorkers(this.queue, this.opts.workers, (key) => this.reconcile(key), {
+      onResult: (outcome, seconds) => this.opts.hooks?.onReconcile?.(outcome, seconds),
+      onError: (key, err) =>
+        this.opts.log.warn({ session: key, err: errorMessage(err) }, "reconcile failed; retrying with backoff"),
     });
   }
 
@@ -130,29 +119,13 @@ export class Reconciler {
   async stop(graceMs: number): Promise<void> {
     const deadline = Date.now() + graceMs;
     this.queue.shutDown();
-    for (const informer of [this.sessions, this.pods, this.policies]) informer.stop();
-    if (this.workers) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.workers, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
-      clearTimeout(timer);
-    }
+    this.caches.stop();
+    if (this.workers) await withTimeout(this.workers, graceMs);
     await this.applier.events.flush(Math.max(0, deadline - Date.now()));
   }
 
+  /** One pass over a key: gather, decide, apply. Outcome, timing and retries belong to runWorkers. */
   async reconcile(key: string): Promise<Result> {
-    const started = process.hrtime.bigint();
-    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-    try {
-      const result = await this.reconcileSession(key);
-      this.opts.hooks?.onReconcile?.(result.requeueAfterMs !== undefined ? "requeue" : "success", seconds());
-      return result;
-    } catch (err) {
-      this.opts.hooks?.onReconcile?.("error", seconds());
-      throw err;
-    }
-  }
-
-  private async reconcileSession(key: string): Promise<Result> {
     const session = this.sessions.get(key);
     if (!session) return {};
     const now = this.now();
@@ -176,10 +149,4 @@ export class Reconciler {
 function absentIf404(err: unknown): undefined {
   if (isNotFound(err)) return undefined;
   throw err;
-}
-
-/** A LIST of one of our kinds across namespaces (client-node returns custom objects untyped). */
-async function listCustom<T>(custom: CustomObjectsApi, plural: string): Promise<ListResult<T>> {
-  const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: T[]; metadata?: { resourceVersion?: string } };
-  return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
 }

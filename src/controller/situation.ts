@@ -1,6 +1,12 @@
 // The facts decide() branches on, derived once from the gathered input, each under a name.
 import type { V1Pod } from "@kubernetes/client-node";
-import { FINALIZER, TERMINAL_PHASES, type DebugSession, type DebugSessionStatus, type RequestedBy } from "../api/types.ts";
+import {
+  FINALIZER,
+  TERMINAL_PHASES,
+  type DebugSession,
+  type DebugSessionStatus,
+  type RequestedBy,
+} from "../api/types.ts";
 import { ttlMs } from "../policy/ttl.ts";
 import { findCondition } from "./conditions.ts";
 import { ephemeralContainerName } from "./container.ts";

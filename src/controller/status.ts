@@ -30,7 +30,12 @@ export class StatusBuilder {
     });
   }
 
-  build(phase: Phase, message: string, conditions: ConditionInput[], containerState?: ContainerStateMirror): DebugSessionStatus {
+  build(
+    phase: Phase,
+    message: string,
+    conditions: ConditionInput[],
+    containerState?: ContainerStateMirror,
+  ): DebugSessionStatus {
     const { status, generation, now } = this.s;
     const endedBefore = status.phase && TERMINAL_PHASES.has(status.phase) ? status.endedAt : undefined;
     return withoutUndefined({
@@ -45,7 +50,13 @@ export class StatusBuilder {
   }
 
   /** Before any debugger: both conditions False for one reason. */
-  notInjected(phase: Phase, reason: string, message: string, detail: string, ready = "no debugger"): DebugSessionStatus {
+  notInjected(
+    phase: Phase,
+    reason: string,
+    message: string,
+    detail: string,
+    ready = "no debugger",
+  ): DebugSessionStatus {
     return this.build(phase, message, [
       { type: "Injected", status: "False", reason, message: detail },
       { type: "Ready", status: "False", reason, message: ready },

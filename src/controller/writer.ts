@@ -10,7 +10,15 @@ import {
   type V1EphemeralContainer,
   type V1Pod,
 } from "@kubernetes/client-node";
-import { FINALIZER, GROUP, SESSION_ANNOTATION, SESSION_LABEL, SESSION_PLURAL, VERSION, type DebugSession } from "../api/types.ts";
+import {
+  FINALIZER,
+  GROUP,
+  SESSION_ANNOTATION,
+  SESSION_LABEL,
+  SESSION_PLURAL,
+  VERSION,
+  type DebugSession,
+} from "../api/types.ts";
 
 export interface PodRef {
   namespace: string;
@@ -23,7 +31,11 @@ export interface ClusterWriter {
   addFinalizer(session: DebugSession): Promise<string | undefined>;
   removeFinalizer(session: DebugSession): Promise<void>;
   /** A merge patch of status, refused (409) when the session is no longer at `resourceVersion`. */
-  patchStatus(session: DebugSession, patch: Record<string, unknown>, resourceVersion: string | undefined): Promise<string | undefined>;
+  patchStatus(
+    session: DebugSession,
+    patch: Record<string, unknown>,
+    resourceVersion: string | undefined,
+  ): Promise<string | undefined>;
   deleteSession(session: DebugSession): Promise<void>;
   /** `observed` is the pod as this pass saw it (the debuggers already in it). */
   injectEphemeralContainer(pod: PodRef, container: V1EphemeralContainer, observed: V1Pod | undefined): Promise<void>;
@@ -59,7 +71,10 @@ export class ApiClusterWriter implements ClusterWriter {
         ? { op: "add", path: "/metadata/finalizers/-", value: FINALIZER }
         : { op: "add", path: "/metadata/finalizers", value: [FINALIZER] },
     ];
-    const updated = (await this.custom.patchNamespacedCustomObject({ ...this.sessionRef(session), body: ops }, jsonPatch)) as DebugSession;
+    const updated = (await this.custom.patchNamespacedCustomObject(
+      { ...this.sessionRef(session), body: ops },
+      jsonPatch,
+    )) as DebugSession;
     return updated.metadata.resourceVersion;
   }
 
@@ -73,9 +88,16 @@ export class ApiClusterWriter implements ClusterWriter {
     await this.custom.patchNamespacedCustomObject({ ...this.sessionRef(session), body: ops }, jsonPatch);
   }
 
-  async patchStatus(session: DebugSession, patch: Record<string, unknown>, resourceVersion: string | undefined): Promise<string | undefined> {
+  async patchStatus(
+    session: DebugSession,
+    patch: Record<string, unknown>,
+    resourceVersion: string | undefined,
+  ): Promise<string | undefined> {
     const body = { metadata: { resourceVersion }, status: patch };
-    const updated = (await this.custom.patchNamespacedCustomObjectStatus({ ...this.sessionRef(session), body }, mergePatch)) as DebugSession;
+    const updated = (await this.custom.patchNamespacedCustomObjectStatus(
+      { ...this.sessionRef(session), body },
+      mergePatch,
+    )) as DebugSession;
     return updated.metadata.resourceVersion;
   }
 
@@ -84,18 +106,33 @@ export class ApiClusterWriter implements ClusterWriter {
     await this.custom.deleteNamespacedCustomObject({ ...ref, body: { preconditions: { uid: session.metadata.uid } } });
   }
 
-  async injectEphemeralContainer(pod: PodRef, container: V1EphemeralContainer, observed: V1Pod | undefined): Promise<void> {
+  async injectEphemeralContainer(
+    pod: PodRef,
+    container: V1EphemeralContainer,
+    observed: V1Pod | undefined,
+  ): Promise<void> {
     const body = injectOps(pod.uid, container, observed);
-    await this.core.patchNamespacedPodEphemeralcontainers({ name: pod.name, namespace: pod.namespace, body, fieldManager: FIELD_MANAGER }, jsonPatch);
+    await this.core.patchNamespacedPodEphemeralcontainers(
+      { name: pod.name, namespace: pod.namespace, body, fieldManager: FIELD_MANAGER },
+      jsonPatch,
+    );
   }
 
   async markPod(pod: PodRef, session: string, taintedBy: string[], observed: V1Pod | undefined): Promise<void> {
     const body = markOps(pod.uid, session, taintedBy, observed);
-    await this.core.patchNamespacedPod({ name: pod.name, namespace: pod.namespace, body, fieldManager: FIELD_MANAGER }, jsonPatch);
+    await this.core.patchNamespacedPod(
+      { name: pod.name, namespace: pod.namespace, body, fieldManager: FIELD_MANAGER },
+      jsonPatch,
+    );
   }
 
   async evictPod({ namespace, name, uid }: PodRef): Promise<void> {
-    const body = { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace }, deleteOptions: { preconditions: { uid } } };
+    const body = {
+      apiVersion: "policy/v1",
+      kind: "Eviction",
+      metadata: { name, namespace },
+      deleteOptions: { preconditions: { uid } },
+    };
     await this.core.createNamespacedPodEviction({ name, namespace, body });
   }
 

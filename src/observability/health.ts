@@ -101,10 +101,19 @@ export class HealthState {
     if (!this.timer) return { name, ok: true, reason: "ok (not monitored)" };
     const now = this.now();
     const sinceTick = now - this.lastTick;
-    if (sinceTick > this.stallMs) return { name, ok: false, reason: `no timer tick for ${formatMs(sinceTick)} (threshold ${formatMs(this.stallMs)})` };
+    if (sinceTick > this.stallMs)
+      return {
+        name,
+        ok: false,
+        reason: `no timer tick for ${formatMs(sinceTick)} (threshold ${formatMs(this.stallMs)})`,
+      };
     const late = this.lateTick;
     if (late && now - late.at <= this.stallMs) {
-      return { name, ok: false, reason: `a timer tick ran ${formatMs(late.lagMs)} late ${formatMs(now - late.at)} ago (threshold ${formatMs(this.stallMs)})` };
+      return {
+        name,
+        ok: false,
+        reason: `a timer tick ran ${formatMs(late.lagMs)} late ${formatMs(now - late.at)} ago (threshold ${formatMs(this.stallMs)})`,
+      };
     }
     return { name, ok: true, reason: "ok" };
   }
@@ -115,7 +124,11 @@ export class HealthState {
       const name = `informer:${informer}`;
       const idleMs = now - lastActivity;
       if (watching || idleMs <= this.staleMs) return { name, ok: true, reason: "ok" };
-      return { name, ok: false, reason: `no watch open and no list or event for ${formatMs(idleMs)} (threshold ${formatMs(this.staleMs)})` };
+      return {
+        name,
+        ok: false,
+        reason: `no watch open and no list or event for ${formatMs(idleMs)} (threshold ${formatMs(this.staleMs)})`,
+      };
     });
   }
 }

@@ -2,11 +2,11 @@
 // (or collide on) prom-client's global one. Methods are named for what happened; callers never see
 // prom-client types, and adapting them to a component's hooks is main's wiring (src/wiring.ts).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ExpiryAction } from "../api/types.ts";
 import type { ReconcileOutcome } from "../runtime/reconcile.ts";
 
 /** The label values of debugsession_reconcile_total: the outcomes the worker loop reports. */
 export type ReconcileResult = ReconcileOutcome;
-export type RemovalAction = "Evict" | "Delete";
 
 /** Sub-millisecond API round trips up to a reconcile stuck behind a slow apiserver. */
 const RECONCILE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -88,7 +88,7 @@ export class Metrics {
    * after the deadline is an expiry. A negative lag (session deleted before its TTL ran out) or none
    * (never injected) counts only as a removal, so it cannot skew the TTL precision histogram.
    */
-  podRemoved(action: RemovalAction, lagMs: number | undefined): void {
+  podRemoved(action: ExpiryAction, lagMs: number | undefined): void {
     this.pods.removals.inc({ action });
     if (lagMs === undefined || !Number.isFinite(lagMs) || lagMs < 0) return;
     this.pods.expiries.inc({ action });

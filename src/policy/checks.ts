@@ -18,11 +18,13 @@ import { effectiveTTL, maxTTLOf } from "./ttl.ts";
 import type { PolicyCheck, PolicyInput, Violation } from "./violation.ts";
 import { isSensitiveVolume } from "./volumes.ts";
 
-const ref = (policy: DebugPolicy): string => `DebugPolicy ${policy.metadata.namespace ?? ""}/${policy.metadata.name ?? ""}`;
+const ref = (policy: DebugPolicy): string =>
+  `DebugPolicy ${policy.metadata.namespace ?? ""}/${policy.metadata.name ?? ""}`;
 const list = (items: readonly string[]): string => (items.length ? items.join(", ") : "<none>");
 const quoted = (items: readonly string[]): string => items.map((i) => `"${i}"`).join(", ");
 const profileOf = (session: DebugSession): Profile => session.spec.profile ?? DEFAULT_PROFILE;
-const allowedProfiles = (policy: DebugPolicy): readonly Profile[] => policy.spec.allowedProfiles ?? DEFAULT_ALLOWED_PROFILES;
+const allowedProfiles = (policy: DebugPolicy): readonly Profile[] =>
+  policy.spec.allowedProfiles ?? DEFAULT_ALLOWED_PROFILES;
 const securityContextOf = (session: DebugSession): V1SecurityContext | undefined =>
   effectiveSecurityContext(profileOf(session), session.spec.securityContext);
 
@@ -167,7 +169,12 @@ export const sensitiveVolumesAreAllowed: PolicyCheck = ({ session, policy, pod }
   const volumes = pod?.spec?.volumes ?? [];
   const sensitive = (session.spec.volumeMounts ?? [])
     .map((m) => m.name)
-    .filter((n) => isSensitiveVolume(n, volumes.find((v) => v.name === n)));
+    .filter((n) =>
+      isSensitiveVolume(
+        n,
+        volumes.find((v) => v.name === n),
+      ),
+    );
   if (sensitive.length === 0) return undefined;
   return {
     rule: "sensitiveVolumesAreAllowed",

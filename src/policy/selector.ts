@@ -23,7 +23,10 @@ function requirementHolds(r: LabelSelectorRequirement, labels: Record<string, st
  * Whether labels satisfy the selector. An absent selector selects nothing (a policy without
  * targetSelector allows no pod); an empty one (`{}`) selects everything.
  */
-export function matchesSelector(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
+export function matchesSelector(
+  selector: LabelSelector | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector) return false;
   const have = labels ?? {};
   const labelsMatch = Object.entries(selector.matchLabels ?? {}).every(

@@ -5,6 +5,7 @@
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { apiMessage } from "./errors.ts";
+import { withTimeout } from "./timers.ts";
 
 export type SendEvent = (namespace: string, event: CoreV1Event) => Promise<void>;
 
@@ -35,7 +36,10 @@ export class EventRecorder {
       this.opts.onDropped?.();
       // One line per hundred drops: a burst that outruns the sender would otherwise log thousands.
       if (this.dropped++ % 100 === 0) {
-        this.opts.log.warn({ reason: dropped?.event.reason, namespace: dropped?.namespace, droppedSoFar: this.dropped }, "too many events waiting; dropping the oldest (debugsession_events_dropped_total)");
+        this.opts.log.warn(
+          { reason: dropped?.event.reason, namespace: dropped?.namespace, droppedSoFar: this.dropped },
+          "too many events waiting; dropping the oldest (debugsession_events_dropped_total)",
+        );
       }
     }
     this.pending.push({ namespace, event });
@@ -44,10 +48,7 @@ export class EventRecorder {
 
   /** Resolves once every recorded event was sent (or failed), or after `timeoutMs`. */
   async flush(timeoutMs: number): Promise<void> {
-    if (!this.sending) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.sending, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    if (this.sending) await withTimeout(this.sending, timeoutMs);
   }
 
   private kick(): void {
@@ -67,7 +68,10 @@ export class EventRecorder {
         // A namespace being deleted refuses new content; that is expected, not worth a warning.
         const message = apiMessage(err);
         const level = message.includes("being terminated") ? "debug" : "warn";
-        this.opts.log[level]({ reason: next.event.reason, namespace: next.namespace, err: message }, "could not record event");
+        this.opts.log[level](
+          { reason: next.event.reason, namespace: next.namespace, err: message },
+          "could not record event",
+        );
       }
     }
   }

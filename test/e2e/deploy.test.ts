@@ -5,7 +5,15 @@
 // an image into its containerd).
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { allowAllPolicy, createNamespace, deleteNamespace, kubectl, kubectlOk, repoDir, waitFor } from "../support/kube.ts";
+import {
+  allowAllPolicy,
+  createNamespace,
+  deleteNamespace,
+  kubectl,
+  kubectlOk,
+  repoDir,
+  waitFor,
+} from "../support/kube.ts";
 import { applySession, createWebDeployment, podJson, runningPods, sessionStatus } from "../support/workloads.ts";
 
 const SYS = "debugsession-system";
@@ -19,7 +27,13 @@ function metricsOf(pod: string): string {
   return kubectlOk(["get", "--raw", `/api/v1/namespaces/${SYS}/pods/${pod}:8080/proxy/metrics`]);
 }
 
-const value = (text: string, series: string): number => Number(text.split("\n").find((l) => l.startsWith(`${series} `))?.split(" ")[1] ?? 0);
+const value = (text: string, series: string): number =>
+  Number(
+    text
+      .split("\n")
+      .find((l) => l.startsWith(`${series} `))
+      ?.split(" ")[1] ?? 0,
+  );
 
 describe.runIf(local)("deployed in the cluster (make deploy-local)", () => {
   let ns: string;
@@ -36,12 +50,31 @@ describe.runIf(local)("deployed in the cluster (make deploy-local)", () => {
   });
 
   it("runs two Ready replicas under restricted Pod Security, one of which holds the Lease", async () => {
-    expect(kubectlOk(["get", "namespace", SYS, "-o", "jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}"])).toBe("restricted");
-    const pods = await waitFor(() => {
-      const out = kubectlOk(["-n", SYS, "get", "pods", "-l", "app.kubernetes.io/name=debugsession-operator", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type=='Ready')].status}{\"\\n\"}{end}"]);
-      const ready = out.trim().split("\n").filter((l) => l.endsWith(" True")).map((l) => l.split(" ")[0]!);
-      return ready.length === 2 ? ready : undefined;
-    }, 120_000, "two Ready operator pods");
+    expect(
+      kubectlOk(["get", "namespace", SYS, "-o", "jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}"]),
+    ).toBe("restricted");
+    const pods = await waitFor(
+      () => {
+        const out = kubectlOk([
+          "-n",
+          SYS,
+          "get",
+          "pods",
+          "-l",
+          "app.kubernetes.io/name=debugsession-operator",
+          "-o",
+          "jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type=='Ready')].status}{\"\\n\"}{end}",
+        ]);
+        const ready = out
+          .trim()
+          .split("\n")
+          .filter((l) => l.endsWith(" True"))
+          .map((l) => l.split(" ")[0]!);
+        return ready.length === 2 ? ready : undefined;
+      },
+      120_000,
+      "two Ready operator pods",
+    );
     const holder = await waitFor(() => leader() || undefined, 60_000, "a Lease holder");
     expect(pods).toContain(holder);
   });
@@ -51,16 +84,27 @@ describe.runIf(local)("deployed in the cluster (make deploy-local)", () => {
     applySession(ns, "walk", { targetPod: target.name, targetContainer: "web", ttl: "1m", command: ["sh"] });
     kubectlOk(["-n", ns, "wait", "--for=condition=Ready", "debugsession/walk", "--timeout=60s"]);
     const s = sessionStatus(ns, "walk");
-    expect(kubectlOk(["-n", ns, "exec", target.name, "-c", s.containerName!, "--", "ps", "-o", "args"])).toContain("httpd -f -p 8080");
+    expect(kubectlOk(["-n", ns, "exec", target.name, "-c", s.containerName!, "--", "ps", "-o", "args"])).toContain(
+      "httpd -f -p 8080",
+    );
     const deadline = Date.parse(s.expiresAt!);
-    const removed = await waitFor(() => {
-      const p = podJson(ns, target.name);
-      return !p || p.metadata.uid !== target.uid || p.metadata.deletionTimestamp ? Date.now() : undefined;
-    }, deadline - Date.now() + 60_000, "the tainted pod removed", 100);
+    const removed = await waitFor(
+      () => {
+        const p = podJson(ns, target.name);
+        return !p || p.metadata.uid !== target.uid || p.metadata.deletionTimestamp ? Date.now() : undefined;
+      },
+      deadline - Date.now() + 60_000,
+      "the tainted pod removed",
+      100,
+    );
     console.log(`in-cluster operator: removal seen ${removed - deadline} ms after expiresAt`);
     expect(removed).toBeGreaterThanOrEqual(deadline);
     await waitFor(() => sessionStatus(ns, "walk").phase === "Expired", 30_000, "Expired");
-    const fresh = await waitFor(() => runningPods(ns, "web").find((p) => p.uid !== target.uid), 120_000, "a new web pod");
+    const fresh = await waitFor(
+      () => runningPods(ns, "web").find((p) => p.uid !== target.uid),
+      120_000,
+      "a new web pod",
+    );
     expect(podJson(ns, fresh.name)!.spec.ephemeralContainers ?? []).toEqual([]);
   });
 
@@ -71,13 +115,32 @@ describe.runIf(local)("deployed in the cluster (make deploy-local)", () => {
     const target = await waitFor(() => runningPods(ns, "web")[0], 120_000, "a web pod");
     applySession(ns, "metered", { targetPod: target.name, ttl: "10m", command: ["sleep", "3600"], interactive: false });
     kubectlOk(["-n", ns, "wait", "--for=condition=Ready", "debugsession/metered", "--timeout=60s"]);
-    const after = await waitFor(() => {
-      const t = metricsOf(holder);
-      return value(t, "debugsession_injections_total") > value(before, "debugsession_injections_total") ? t : undefined;
-    }, 30_000, "injections_total to move");
-    expect(value(after, 'debugsession_reconcile_total{result="requeue"}')).toBeGreaterThan(value(before, 'debugsession_reconcile_total{result="requeue"}'));
+    const after = await waitFor(
+      () => {
+        const t = metricsOf(holder);
+        return value(t, "debugsession_injections_total") > value(before, "debugsession_injections_total")
+          ? t
+          : undefined;
+      },
+      30_000,
+      "injections_total to move",
+    );
+    expect(value(after, 'debugsession_reconcile_total{result="requeue"}')).toBeGreaterThan(
+      value(before, 'debugsession_reconcile_total{result="requeue"}'),
+    );
     expect(value(after, 'debugsession_sessions{phase="Running"}')).toBeGreaterThanOrEqual(1);
-    const follower = kubectlOk(["-n", SYS, "get", "pods", "-l", "app.kubernetes.io/name=debugsession-operator", "-o", "jsonpath={.items[*].metadata.name}"]).split(" ").find((p) => p !== holder)!;
+    const follower = kubectlOk([
+      "-n",
+      SYS,
+      "get",
+      "pods",
+      "-l",
+      "app.kubernetes.io/name=debugsession-operator",
+      "-o",
+      "jsonpath={.items[*].metadata.name}",
+    ])
+      .split(" ")
+      .find((p) => p !== holder)!;
     expect(value(metricsOf(follower), "debugsession_is_leader")).toBe(0);
     kubectlOk(["-n", ns, "delete", "dbg", "metered", "--wait=true", "--timeout=60s"]);
   });
@@ -87,7 +150,12 @@ describe.runIf(local)("deployed in the cluster (make deploy-local)", () => {
     const old = leader();
     kubectlOk(["-n", SYS, "delete", "pod", old, "--wait=false"]);
     const applied = Date.now();
-    applySession(ns, "failover", { targetPod: target.name, ttl: "10m", command: ["sleep", "3600"], interactive: false });
+    applySession(ns, "failover", {
+      targetPod: target.name,
+      ttl: "10m",
+      command: ["sleep", "3600"],
+      interactive: false,
+    });
     kubectlOk(["-n", ns, "wait", "--for=condition=Ready", "debugsession/failover", "--timeout=60s"]);
     console.log(`Ready ${Date.now() - applied} ms after the leader was deleted; new leader ${leader()}`);
     expect(leader()).not.toBe(old);

@@ -38,7 +38,18 @@ describe("the operator's RBAC", () => {
 
   it("may patch a pod's labels but not its spec", () => {
     expect(kubectl(["-n", ns, "label", "pod", "web", "debugging.dev/session=x", "--as", SA]).code).toBe(0);
-    const spec = kubectl(["-n", ns, "patch", "pod", "web", "--type=merge", "-p", '{"spec":{"activeDeadlineSeconds":5}}', "--as", SA]);
+    const spec = kubectl([
+      "-n",
+      ns,
+      "patch",
+      "pod",
+      "web",
+      "--type=merge",
+      "-p",
+      '{"spec":{"activeDeadlineSeconds":5}}',
+      "--as",
+      SA,
+    ]);
     expect(spec.code).not.toBe(0);
     expect(spec.stderr).toContain("may change only a pod's labels and annotations");
   });

@@ -2,7 +2,17 @@
 // policy that allows `sysadmin`: the apiserver refuses the privileged debugger, the session shows the
 // apiserver's message as Failed, and the operator does not keep trying.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allowAllPolicy, createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, testImage, waitFor, type Operator } from "../support/kube.ts";
+import {
+  allowAllPolicy,
+  createNamespace,
+  deleteNamespace,
+  installCRDs,
+  kubectlOk,
+  startOperator,
+  testImage,
+  waitFor,
+  type Operator,
+} from "../support/kube.ts";
 import { createBarePod, podJson, sessionStatus } from "../support/workloads.ts";
 
 describe("an injection Pod Security refuses", () => {
@@ -12,7 +22,10 @@ describe("an injection Pod Security refuses", () => {
     installCRDs();
     ns = createNamespace("psa", { "pod-security.kubernetes.io/enforce": "baseline" });
     // The policy allows what Pod Security will refuse: the refusal must come from the apiserver.
-    allowAllPolicy(ns, "  allowedProfiles: [general, baseline, restricted, netadmin, sysadmin]\n  allowPrivileged: true\n");
+    allowAllPolicy(
+      ns,
+      "  allowedProfiles: [general, baseline, restricted, netadmin, sysadmin]\n  allowPrivileged: true\n",
+    );
     createBarePod(ns, "web");
     operator = startOperator();
   });
@@ -29,19 +42,29 @@ metadata: {name: root}
 spec: {targetPod: web, image: "${testImage}", imagePullPolicy: IfNotPresent, profile: sysadmin, command: [sleep, "3600"]}
 `,
     });
-    const failed = await waitFor(() => {
-      const s = sessionStatus(ns, "root");
-      return s.phase === "Failed" ? s : undefined;
-    }, 30_000, "phase Failed");
+    const failed = await waitFor(
+      () => {
+        const s = sessionStatus(ns, "root");
+        return s.phase === "Failed" ? s : undefined;
+      },
+      30_000,
+      "phase Failed",
+    );
     expect(failed.message).toMatch(/violates PodSecurity "baseline:latest": privileged/);
-    expect(failed.conditions?.find((c) => c.type === "Injected")).toMatchObject({ status: "False", reason: "InjectionRefused" });
+    expect(failed.conditions?.find((c) => c.type === "Injected")).toMatchObject({
+      status: "False",
+      reason: "InjectionRefused",
+    });
 
     // Give a retry loop every chance to show itself: the pod, the session and the policy all get
     // events meanwhile, which enqueue the session again.
     kubectlOk(["-n", ns, "label", "pod", "web", "poke=1"]);
     kubectlOk(["-n", ns, "annotate", "debugpolicy", "default", "poke=1"]);
     await new Promise((r) => setTimeout(r, 10_000));
-    const attempts = operator.logs().split("\n").filter((l) => l.includes('"apiserver refused the debugger"')).length;
+    const attempts = operator
+      .logs()
+      .split("\n")
+      .filter((l) => l.includes('"apiserver refused the debugger"')).length;
     console.log(`injection attempts refused by the apiserver: ${attempts}`);
     expect(attempts).toBe(1);
     expect(podJson(ns, "web")!.spec.ephemeralContainers).toBeUndefined();

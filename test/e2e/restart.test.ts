@@ -1,7 +1,16 @@
 // The deadline lives in status, not in the operator's memory: an operator killed after injection and
 // started again after expiresAt removes the pod at once, and no pod ever gets a second container.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allowAllPolicy, createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, waitFor, type Operator } from "../support/kube.ts";
+import {
+  allowAllPolicy,
+  createNamespace,
+  deleteNamespace,
+  installCRDs,
+  kubectlOk,
+  startOperator,
+  waitFor,
+  type Operator,
+} from "../support/kube.ts";
 import { applySession, createBarePod, podJson, sessionStatus } from "../support/workloads.ts";
 
 describe("operator restart", () => {
@@ -40,13 +49,23 @@ describe("operator restart", () => {
 
     const restartedAt = Date.now();
     operator = startOperator();
-    const removed = await waitFor(() => {
-      const p = podJson(ns, "victim");
-      return !p || p.metadata.deletionTimestamp ? Date.now() : undefined;
-    }, 30_000, "the expired pod to be removed after the restart", 100);
-    console.log(`removal seen ${removed - restartedAt} ms after the restart (${removed - expiresAt} ms after expiresAt)`);
+    const removed = await waitFor(
+      () => {
+        const p = podJson(ns, "victim");
+        return !p || p.metadata.deletionTimestamp ? Date.now() : undefined;
+      },
+      30_000,
+      "the expired pod to be removed after the restart",
+      100,
+    );
+    console.log(
+      `removal seen ${removed - restartedAt} ms after the restart (${removed - expiresAt} ms after expiresAt)`,
+    );
     await waitFor(() => sessionStatus(ns, "s1").phase === "Expired", 30_000, "phase Expired");
-    const injections = operator.logs().split("\n").filter((l) => l.includes('"injected debugger"'));
+    const injections = operator
+      .logs()
+      .split("\n")
+      .filter((l) => l.includes('"injected debugger"'));
     expect(injections).toEqual([]);
   });
 });

@@ -1,7 +1,17 @@
 // Deleting a session before expiry removes the pod it tainted, then the session; a namespace being
 // deleted with a running session in it does not hang on the finalizer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allowAllPolicy, createNamespace, deleteNamespace, installCRDs, kubectl, kubectlOk, startOperator, waitFor, type Operator } from "../support/kube.ts";
+import {
+  allowAllPolicy,
+  createNamespace,
+  deleteNamespace,
+  installCRDs,
+  kubectl,
+  kubectlOk,
+  startOperator,
+  waitFor,
+  type Operator,
+} from "../support/kube.ts";
 import { applySession, createBarePod, podJson } from "../support/workloads.ts";
 
 describe("deleting sessions", () => {
@@ -29,10 +39,14 @@ describe("deleting sessions", () => {
   it("removes the tainted pod, then the session", async () => {
     const { ns, uid } = runningSession("del");
     kubectlOk(["-n", ns, "delete", "dbg", "s", "--wait=true", "--timeout=60s"]);
-    await waitFor(() => {
-      const p = podJson(ns, "web");
-      return !p || p.metadata.uid !== uid || p.metadata.deletionTimestamp !== undefined;
-    }, 30_000, "the tainted pod to be removed");
+    await waitFor(
+      () => {
+        const p = podJson(ns, "web");
+        return !p || p.metadata.uid !== uid || p.metadata.deletionTimestamp !== undefined;
+      },
+      30_000,
+      "the tainted pod to be removed",
+    );
     expect(kubectl(["-n", ns, "get", "dbg", "s"]).code).not.toBe(0);
   });
 

@@ -1,7 +1,17 @@
 // SIGTERM in the middle of a burst of 50 sessions: the operator exits promptly, and after a restart
 // every session reaches Running with exactly one debugger each.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allowAllPolicy, createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, testImage, waitFor, type Operator } from "../support/kube.ts";
+import {
+  allowAllPolicy,
+  createNamespace,
+  deleteNamespace,
+  installCRDs,
+  kubectlOk,
+  startOperator,
+  testImage,
+  waitFor,
+  type Operator,
+} from "../support/kube.ts";
 
 const PODS = 10;
 const SESSIONS = 50;
@@ -19,10 +29,14 @@ describe("graceful shutdown under load", () => {
       metadata: { name: `web-${i}`, labels: { app: "web" } },
       spec: {
         terminationGracePeriodSeconds: 1,
-        containers: [{ name: "web", image: testImage, imagePullPolicy: "IfNotPresent", command: ["httpd", "-f", "-p", "8080"] }],
+        containers: [
+          { name: "web", image: testImage, imagePullPolicy: "IfNotPresent", command: ["httpd", "-f", "-p", "8080"] },
+        ],
       },
     }));
-    kubectlOk(["apply", "-n", ns, "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: pods }) });
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: JSON.stringify({ apiVersion: "v1", kind: "List", items: pods }),
+    });
     kubectlOk(["-n", ns, "wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=180s"]);
   });
   afterAll(async () => {
@@ -37,26 +51,43 @@ describe("graceful shutdown under load", () => {
       apiVersion: "debugging.dev/v1alpha1",
       kind: "DebugSession",
       metadata: { name: `s-${i}` },
-      spec: { targetPod: `web-${i % PODS}`, image: testImage, imagePullPolicy: "IfNotPresent", command: ["sleep", "3600"], ttl: "30m" },
+      spec: {
+        targetPod: `web-${i % PODS}`,
+        image: testImage,
+        imagePullPolicy: "IfNotPresent",
+        command: ["sleep", "3600"],
+        ttl: "30m",
+      },
     }));
-    kubectlOk(["apply", "-n", ns, "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: sessions }) });
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: JSON.stringify({ apiVersion: "v1", kind: "List", items: sessions }),
+    });
     await waitFor(() => operator!.logs().includes('"injected debugger"'), 30_000, "the burst to be under way");
 
     const signalled = Date.now();
     const code = await operator.stop("SIGTERM");
     const took = Date.now() - signalled;
-    console.log(`exit ${code} ${took} ms after SIGTERM; injections before it: ${operator.logs().split('"injected debugger"').length - 1}`);
+    console.log(
+      `exit ${code} ${took} ms after SIGTERM; injections before it: ${operator.logs().split('"injected debugger"').length - 1}`,
+    );
     expect(code).toBe(0);
     expect(took).toBeLessThan(10_000);
     expect(operator.logs()).toContain('"stopped"');
 
     operator = startOperator();
-    await waitFor(() => {
-      const phases = kubectlOk(["-n", ns, "get", "dbg", "-o", "jsonpath={.items[*].status.phase}"]).split(" ");
-      return phases.length === SESSIONS && phases.every((p) => p === "Running");
-    }, 240_000, "all 50 sessions Running", 1_000);
+    await waitFor(
+      () => {
+        const phases = kubectlOk(["-n", ns, "get", "dbg", "-o", "jsonpath={.items[*].status.phase}"]).split(" ");
+        return phases.length === SESSIONS && phases.every((p) => p === "Running");
+      },
+      240_000,
+      "all 50 sessions Running",
+      1_000,
+    );
 
-    const pods = JSON.parse(kubectlOk(["-n", ns, "get", "pods", "-o", "json"])) as { items: Array<{ metadata: { name: string }; spec: { ephemeralContainers?: Array<{ name: string }> } }> };
+    const pods = JSON.parse(kubectlOk(["-n", ns, "get", "pods", "-o", "json"])) as {
+      items: Array<{ metadata: { name: string }; spec: { ephemeralContainers?: Array<{ name: string }> } }>;
+    };
     for (const pod of pods.items) {
       const names = (pod.spec.ephemeralContainers ?? []).map((c) => c.name);
       expect(names, pod.metadata.name).toHaveLength(SESSIONS / PODS);

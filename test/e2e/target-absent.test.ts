@@ -1,7 +1,16 @@
 // A session whose pod does not exist yet says so and writes nothing to any pod; when the pod appears and
 // runs, the debugger is injected (README: "Target pod missing").
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allowAllPolicy, createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, waitFor, type Operator } from "../support/kube.ts";
+import {
+  allowAllPolicy,
+  createNamespace,
+  deleteNamespace,
+  installCRDs,
+  kubectlOk,
+  startOperator,
+  waitFor,
+  type Operator,
+} from "../support/kube.ts";
 import { applySession, createBarePod, podJson, sessionStatus } from "../support/workloads.ts";
 
 describe("target pod absent", () => {
@@ -21,11 +30,18 @@ describe("target pod absent", () => {
   it("is Pending with TargetPodNotFound, then injects once the pod runs", async () => {
     createBarePod(ns, "bystander");
     applySession(ns, "early", { targetPod: "later", ttl: "10m", command: ["sleep", "3600"], interactive: false });
-    const pending = await waitFor(() => {
-      const s = sessionStatus(ns, "early");
-      return s.phase === "Pending" ? s : undefined;
-    }, 30_000, "phase Pending");
-    expect(pending.conditions?.find((c) => c.type === "Injected")).toMatchObject({ status: "False", reason: "TargetPodNotFound" });
+    const pending = await waitFor(
+      () => {
+        const s = sessionStatus(ns, "early");
+        return s.phase === "Pending" ? s : undefined;
+      },
+      30_000,
+      "phase Pending",
+    );
+    expect(pending.conditions?.find((c) => c.type === "Injected")).toMatchObject({
+      status: "False",
+      reason: "TargetPodNotFound",
+    });
     expect(pending.message).toContain("pod later not found");
     expect(pending.targetPodUID).toBeUndefined();
 
@@ -34,7 +50,16 @@ describe("target pod absent", () => {
     const bystander = podJson(ns, "bystander")!;
     expect(bystander.spec.ephemeralContainers).toBeUndefined();
     expect(bystander.metadata.labels?.["debugging.dev/session"]).toBeUndefined();
-    const events = kubectlOk(["-n", ns, "get", "events", "--field-selector", "involvedObject.kind=DebugSession", "-o", "jsonpath={.items[*].reason}"]);
+    const events = kubectlOk([
+      "-n",
+      ns,
+      "get",
+      "events",
+      "--field-selector",
+      "involvedObject.kind=DebugSession",
+      "-o",
+      "jsonpath={.items[*].reason}",
+    ]);
     expect(events.split(" ").filter((r) => r === "TargetPodNotFound")).toHaveLength(1);
 
     createBarePod(ns, "later");

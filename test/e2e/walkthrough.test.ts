@@ -1,8 +1,24 @@
 // The user flow DESIGN.md is judged by, declaratively: apply a session, wait for Ready, see the target's
 // processes from the debugger, and at expiresAt the tainted pod is gone and its Deployment has a clean one.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allowAllPolicy, createNamespace, deleteNamespace, installCRDs, kubectlOk, startOperator, waitFor, type Operator } from "../support/kube.ts";
-import { applySession, createWebDeployment, podJson, runningPods, sessionStatus, type PodRef } from "../support/workloads.ts";
+import {
+  allowAllPolicy,
+  createNamespace,
+  deleteNamespace,
+  installCRDs,
+  kubectlOk,
+  startOperator,
+  waitFor,
+  type Operator,
+} from "../support/kube.ts";
+import {
+  applySession,
+  createWebDeployment,
+  podJson,
+  runningPods,
+  sessionStatus,
+  type PodRef,
+} from "../support/workloads.ts";
 
 describe("walkthrough: apply, attach, expire", () => {
   let ns: string;
@@ -48,7 +64,13 @@ describe("walkthrough: apply, attach, expire", () => {
     const [header, row] = kubectlOk(["-n", ns, "get", "dbg"]).trim().split("\n");
     expect(header?.split(/\s+/)).toEqual(["NAME", "POD", "CONTAINER", "PHASE", "REQUESTER", "EXPIRES", "AGE"]);
     const cells = row!.split(/\s+/);
-    expect(cells.slice(0, 5)).toEqual(["debug-web", target.name, sessionStatus(ns, "debug-web").containerName, "Running", "kubernetes-admin"]);
+    expect(cells.slice(0, 5)).toEqual([
+      "debug-web",
+      target.name,
+      sessionStatus(ns, "debug-web").containerName,
+      "Running",
+      "kubernetes-admin",
+    ]);
   });
 
   it("removes the pod at expiresAt; the Deployment's new pod is clean and the session Expired", async () => {
@@ -65,12 +87,20 @@ describe("walkthrough: apply, attach, expire", () => {
     );
     expect(removedAt).toBeGreaterThanOrEqual(deadline);
     console.log(`pod removal seen ${removedAt - deadline} ms after expiresAt (polled every 100 ms)`);
-    const logged = await waitFor(() => /"lagMs":(-?\d+)/.exec(operator.logs())?.[1], 10_000, "the operator's removal log line");
+    const logged = await waitFor(
+      () => /"lagMs":(-?\d+)/.exec(operator.logs())?.[1],
+      10_000,
+      "the operator's removal log line",
+    );
     console.log(`operator's removal request answered ${logged} ms after expiresAt`);
     expect(Number(logged)).toBeGreaterThanOrEqual(0);
 
     await waitFor(() => sessionStatus(ns, "debug-web").phase === "Expired", 30_000, "phase Expired");
-    const fresh = await waitFor(() => runningPods(ns, "web").find((p) => p.uid !== target.uid), 120_000, "a new web pod");
+    const fresh = await waitFor(
+      () => runningPods(ns, "web").find((p) => p.uid !== target.uid),
+      120_000,
+      "a new web pod",
+    );
     expect(podJson(ns, fresh.name)!.spec.ephemeralContainers ?? []).toEqual([]);
     const status = sessionStatus(ns, "debug-web");
     expect(status.conditions?.find((c) => c.type === "Expired")).toMatchObject({ status: "True" });

@@ -23,7 +23,10 @@ describe("DebugSession schema on the real apiserver", () => {
 
   it("accepts a minimal session and fills in the defaults", () => {
     kubectlOk(["apply", "-n", ns, "-f", "-"], { input: session("ok", "  targetPod: web\n  image: busybox:local\n") });
-    const spec = JSON.parse(kubectlOk(["get", "dbg", "ok", "-n", ns, "-o", "jsonpath={.spec}"])) as Record<string, unknown>;
+    const spec = JSON.parse(kubectlOk(["get", "dbg", "ok", "-n", ns, "-o", "jsonpath={.spec}"])) as Record<
+      string,
+      unknown
+    >;
     expect(spec).toMatchObject({ profile: "general", expiryAction: "Evict", policy: "default" });
   });
 
@@ -32,9 +35,21 @@ describe("DebugSession schema on the real apiserver", () => {
     ["no targetPod", "  image: busybox:local\n", /spec\.targetPod: Required value/],
     ["ttl of 30s", "  targetPod: web\n  image: busybox:local\n  ttl: 30s\n", /spec\.ttl.*at least 1m/],
     ["ttl that is not a duration", "  targetPod: web\n  image: busybox:local\n  ttl: abc\n", /spec\.ttl.*should match/],
-    ["a ports field", "  targetPod: web\n  image: busybox:local\n  ports:\n  - containerPort: 80\n", /unknown field "spec\.ports"/],
-    ["a resources field", "  targetPod: web\n  image: busybox:local\n  resources: {}\n", /unknown field "spec\.resources"/],
-    ["an unknown profile", "  targetPod: web\n  image: busybox:local\n  profile: root\n", /spec\.profile: Unsupported value: "root"/],
+    [
+      "a ports field",
+      "  targetPod: web\n  image: busybox:local\n  ports:\n  - containerPort: 80\n",
+      /unknown field "spec\.ports"/,
+    ],
+    [
+      "a resources field",
+      "  targetPod: web\n  image: busybox:local\n  resources: {}\n",
+      /unknown field "spec\.resources"/,
+    ],
+    [
+      "an unknown profile",
+      "  targetPod: web\n  image: busybox:local\n  profile: root\n",
+      /spec\.profile: Unsupported value: "root"/,
+    ],
     ["tty without stdin", "  targetPod: web\n  image: busybox:local\n  tty: true\n", /spec\.tty.*needs spec\.stdin/],
   ])("refuses %s, naming the field", (_what, spec, message) => {
     const r = apply(session(`bad-${Math.random().toString(36).slice(2, 8)}`, spec));
@@ -43,14 +58,18 @@ describe("DebugSession schema on the real apiserver", () => {
   });
 
   it("refuses a changed image after creation", () => {
-    kubectlOk(["apply", "-n", ns, "-f", "-"], { input: session("immutable", "  targetPod: web\n  image: busybox:local\n  ttl: 30m\n") });
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: session("immutable", "  targetPod: web\n  image: busybox:local\n  ttl: 30m\n"),
+    });
     const r = apply(session("immutable", "  targetPod: web\n  image: busybox:other\n  ttl: 30m\n"));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/spec\.image.*immutable/);
   });
 
   it("refuses a shortened ttl and accepts a longer one", () => {
-    kubectlOk(["apply", "-n", ns, "-f", "-"], { input: session("grow", "  targetPod: web\n  image: busybox:local\n  ttl: 30m\n") });
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: session("grow", "  targetPod: web\n  image: busybox:local\n  ttl: 30m\n"),
+    });
     const shorter = apply(session("grow", "  targetPod: web\n  image: busybox:local\n  ttl: 10m\n"));
     expect(shorter.code).not.toBe(0);
     expect(shorter.stderr).toMatch(/spec\.ttl.*may only grow/);
@@ -68,7 +87,15 @@ describe("DebugSession schema on the real apiserver", () => {
 
   it("prints Pod, Container, Phase, Requester, Expires and Age columns", () => {
     const header = kubectlOk(["get", "dbg", "-n", ns]).split("\n")[0] ?? "";
-    expect(header.split(/\s+/).filter(Boolean)).toEqual(["NAME", "POD", "CONTAINER", "PHASE", "REQUESTER", "EXPIRES", "AGE"]);
+    expect(header.split(/\s+/).filter(Boolean)).toEqual([
+      "NAME",
+      "POD",
+      "CONTAINER",
+      "PHASE",
+      "REQUESTER",
+      "EXPIRES",
+      "AGE",
+    ]);
   });
 
   it("lets only the status subresource change status", () => {

@@ -64,7 +64,10 @@ describe("LeaderElector on a real Lease", () => {
     // A holder that vanished without releasing: a Lease renewed once, long ago as far as we know.
     await api.createNamespacedLease({
       namespace: ns,
-      body: { metadata: { name: "stale" }, spec: { holderIdentity: "ghost", leaseDurationSeconds: 2, renewTime: new V1MicroTime() } },
+      body: {
+        metadata: { name: "stale" },
+        spec: { holderIdentity: "ghost", leaseDurationSeconds: 2, renewTime: new V1MicroTime() },
+      },
     });
     const events: string[] = [];
     const started = Date.now();

@@ -2,7 +2,13 @@
 // writes made to them in order, and the refusals a test asks for. Used where the order and number of
 // writes is the claim; what the apiserver does with each write is tested against a real one.
 import type { CoreV1Event, V1EphemeralContainer, V1Pod } from "@kubernetes/client-node";
-import { FINALIZER, SESSION_ANNOTATION, SESSION_LABEL, type DebugSession, type DebugSessionStatus } from "../../src/api/types.ts";
+import {
+  FINALIZER,
+  SESSION_ANNOTATION,
+  SESSION_LABEL,
+  type DebugSession,
+  type DebugSessionStatus,
+} from "../../src/api/types.ts";
 import type { ClusterWriter, PodRef } from "../../src/controller/writer.ts";
 
 /** An error shaped like the apiserver's, as statusCode() in runtime/errors.ts reads it. */
@@ -83,7 +89,8 @@ export class FakeClusterWriter implements ClusterWriter {
       this.crashBeforeStatus = false;
       return Promise.reject(new Error("crashed before the status write"));
     }
-    if (resourceVersion !== this.session.metadata.resourceVersion) return Promise.reject(new FakeApiError(409, "the object has been modified"));
+    if (resourceVersion !== this.session.metadata.resourceVersion)
+      return Promise.reject(new FakeApiError(409, "the object has been modified"));
     const status = mergePatch((this.session.status ?? {}) as Json, patch) as DebugSessionStatus;
     this.writes.push(`status ${status.phase}/${condReason(status, "Expired") ?? condReason(status, "Ready")}`);
     this.session = { ...this.session, status };

@@ -14,7 +14,9 @@ function kubectlPath(): string {
   if (process.env.KUBECTL) return process.env.KUBECTL;
   const versions = readFileSync(`${repoDir}/hack/versions.env`, "utf8");
   const version = /^KUBE_VERSION=(\S+)/m.exec(versions)?.[1];
-  const cache = process.env.DEBUGSESSION_CACHE_DIR ?? `${process.env.XDG_CACHE_HOME ?? `${process.env.HOME}/.cache`}/debugsession-operator`;
+  const cache =
+    process.env.DEBUGSESSION_CACHE_DIR ??
+    `${process.env.XDG_CACHE_HOME ?? `${process.env.HOME}/.cache`}/debugsession-operator`;
   const local = `${cache}/kubernetes/${version}/bin/kubectl`;
   return existsSync(local) ? local : "kubectl";
 }
@@ -57,10 +59,18 @@ let counter = 0;
 /** A fresh namespace for one test file; delete it in afterAll with deleteNamespace. */
 export function createNamespace(prefix: string, labels: Record<string, string> = {}): string {
   const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter++}`.slice(0, 63);
-  const labelYaml = Object.entries(labels).map(([k, v]) => `    ${k}: "${v}"`).join("\n");
-  kubectlOk(["apply", "-f", "-"], { input: `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n${labelYaml ? `  labels:\n${labelYaml}\n` : ""}` });
+  const labelYaml = Object.entries(labels)
+    .map(([k, v]) => `    ${k}: "${v}"`)
+    .join("\n");
+  kubectlOk(["apply", "-f", "-"], {
+    input: `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n${labelYaml ? `  labels:\n${labelYaml}\n` : ""}`,
+  });
   // Pods need the default ServiceAccount, which the controller-manager creates.
-  waitForSync(() => kubectl(["get", "serviceaccount", "default", "-n", name]).code === 0, 30_000, "default ServiceAccount");
+  waitForSync(
+    () => kubectl(["get", "serviceaccount", "default", "-n", name]).code === 0,
+    30_000,
+    "default ServiceAccount",
+  );
   return name;
 }
 
@@ -77,7 +87,12 @@ function waitForSync(check: () => boolean, timeoutMs: number, what: string): voi
 }
 
 /** Polls until `check` returns a value other than undefined/false. Tests may poll; benchmarks watch. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string, intervalMs = 250): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -87,7 +102,10 @@ export async function waitFor<T>(check: () => T | undefined | false | Promise<T 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ""}`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -95,7 +113,13 @@ export async function waitFor<T>(check: () => T | undefined | false | Promise<T 
 /** CRDs and the admission policies (what `make install` installs). */
 export function installCRDs(): void {
   kubectlOk(["apply", "--server-side", "--force-conflicts", "-k", `${repoDir}/crds`]);
-  kubectlOk(["wait", "--for=condition=Established", "crd/debugsessions.debugging.dev", "crd/debugpolicies.debugging.dev", "--timeout=60s"]);
+  kubectlOk([
+    "wait",
+    "--for=condition=Established",
+    "crd/debugsessions.debugging.dev",
+    "crd/debugpolicies.debugging.dev",
+    "--timeout=60s",
+  ]);
   kubectlOk(["apply", "--server-side", "--force-conflicts", "-k", `${repoDir}/config/admission`]);
 }
 
@@ -134,9 +158,24 @@ export function operatorKubeconfig(): string {
   if (operatorConfig) return operatorConfig;
   kubectl(["create", "namespace", "debugsession-system"]);
   kubectlOk(["apply", "--server-side", "--force-conflicts", "-k", `${repoDir}/config/rbac`]);
-  const token = kubectlOk(["create", "token", "debugsession-operator", "-n", "debugsession-system", "--duration=6h"]).trim();
+  const token = kubectlOk([
+    "create",
+    "token",
+    "debugsession-operator",
+    "-n",
+    "debugsession-system",
+    "--duration=6h",
+  ]).trim();
   const server = kubectlOk(["config", "view", "--minify", "--raw", "-o", "jsonpath={.clusters[0].cluster.server}"]);
-  const ca = kubectlOk(["config", "view", "--minify", "--raw", "--flatten", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}"]);
+  const ca = kubectlOk([
+    "config",
+    "view",
+    "--minify",
+    "--raw",
+    "--flatten",
+    "-o",
+    "jsonpath={.clusters[0].cluster.certificate-authority-data}",
+  ]);
   const file = `${mkdtempSync(`${tmpdir()}/debugsession-operator-`)}/kubeconfig`;
   writeFileSync(
     file,
@@ -159,7 +198,13 @@ current-context: c
  */
 export function startOperator(extraArgs: string[] = []): Operator {
   // An ephemeral port for /metrics and the probes, so several operators can run side by side.
-  const args = ["--kubeconfig", operatorKubeconfig(), "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=0", ...extraArgs];
+  const args = [
+    "--kubeconfig",
+    operatorKubeconfig(),
+    "--metrics-bind-address=127.0.0.1:0",
+    "--health-probe-bind-address=0",
+    ...extraArgs,
+  ];
   const child = spawn(process.execPath, [`${repoDir}/src/main.ts`, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LOG_LEVEL: process.env.OPERATOR_LOG_LEVEL ?? "info" },

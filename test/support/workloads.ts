@@ -61,7 +61,16 @@ export interface PodRef {
 }
 
 export function runningPods(ns: string, app: string): PodRef[] {
-  const out = kubectlOk(["-n", ns, "get", "pods", "-l", `app=${app}`, "-o", "jsonpath={range .items[*]}{.metadata.name} {.metadata.uid} {.status.phase} {.metadata.deletionTimestamp}{\"\\n\"}{end}"]);
+  const out = kubectlOk([
+    "-n",
+    ns,
+    "get",
+    "pods",
+    "-l",
+    `app=${app}`,
+    "-o",
+    'jsonpath={range .items[*]}{.metadata.name} {.metadata.uid} {.status.phase} {.metadata.deletionTimestamp}{"\\n"}{end}',
+  ]);
   return out
     .split("\n")
     .map((l) => l.trim().split(/\s+/))
@@ -71,7 +80,22 @@ export function runningPods(ns: string, app: string): PodRef[] {
 
 /** A bare pod (no controller) running httpd. */
 export function createBarePod(ns: string, name: string): void {
-  kubectlOk(["-n", ns, "run", name, `--image=${testImage}`, "--image-pull-policy=IfNotPresent", "--restart=Never", "--overrides", '{"spec":{"terminationGracePeriodSeconds":1}}', "--", "httpd", "-f", "-p", "8080"]);
+  kubectlOk([
+    "-n",
+    ns,
+    "run",
+    name,
+    `--image=${testImage}`,
+    "--image-pull-policy=IfNotPresent",
+    "--restart=Never",
+    "--overrides",
+    '{"spec":{"terminationGracePeriodSeconds":1}}',
+    "--",
+    "httpd",
+    "-f",
+    "-p",
+    "8080",
+  ]);
   kubectlOk(["-n", ns, "wait", "--for=condition=Ready", `pod/${name}`, "--timeout=120s"]);
 }
 
@@ -92,7 +116,15 @@ export function sessionStatus(ns: string, name: string): SessionView {
   return out ? (JSON.parse(out) as SessionView) : {};
 }
 
-export function podJson(ns: string, name: string): { metadata: { uid: string; labels?: Record<string, string>; deletionTimestamp?: string }; spec: { ephemeralContainers?: Array<{ name: string }> } } | undefined {
+export function podJson(
+  ns: string,
+  name: string,
+):
+  | {
+      metadata: { uid: string; labels?: Record<string, string>; deletionTimestamp?: string };
+      spec: { ephemeralContainers?: Array<{ name: string }> };
+    }
+  | undefined {
   const r = kubectlOk(["-n", ns, "get", "pod", name, "--ignore-not-found", "-o", "json"]);
   return r.trim() ? (JSON.parse(r) as ReturnType<typeof podJson>) : undefined;
 }

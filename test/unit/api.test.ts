@@ -9,11 +9,17 @@ import { effectiveSecurityContext, profileSecurityContext } from "../../src/api/
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-function session(o: { name?: string; uid?: string; namespace?: string; spec?: Partial<DebugSessionSpec> } = {}): DebugSession {
+function session(
+  o: { name?: string; uid?: string; namespace?: string; spec?: Partial<DebugSessionSpec> } = {},
+): DebugSession {
   return {
     apiVersion: "debugging.dev/v1alpha1",
     kind: "DebugSession",
-    metadata: { name: o.name ?? "debug-web", namespace: o.namespace ?? "shop", uid: o.uid ?? "0b6f7c2e-1111-4a5b-8c9d-0123456789ab" },
+    metadata: {
+      name: o.name ?? "debug-web",
+      namespace: o.namespace ?? "shop",
+      uid: o.uid ?? "0b6f7c2e-1111-4a5b-8c9d-0123456789ab",
+    },
     spec: { targetPod: "web-0", image: "busybox:1.36", ...o.spec },
   };
 }
@@ -128,7 +134,12 @@ describe("profiles", () => {
     ["general", { capabilities: { add: ["SYS_PTRACE"] } }],
     [
       "restricted",
-      { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+      {
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+      },
     ],
     ["netadmin", { capabilities: { add: ["NET_ADMIN", "NET_RAW"] } }],
     ["sysadmin", { privileged: true }],
@@ -234,8 +245,13 @@ describe("ephemeralContainer", () => {
   });
 
   it("omits empty lists, false flags and an empty securityContext", () => {
-    const c = ephemeralContainer(session({ spec: { command: [], args: [], env: [], volumeMounts: [], stdin: false, tty: false, profile: "baseline" } }));
-    for (const key of ["command", "args", "env", "volumeMounts", "stdin", "tty", "securityContext"]) expect(c).not.toHaveProperty(key);
+    const c = ephemeralContainer(
+      session({
+        spec: { command: [], args: [], env: [], volumeMounts: [], stdin: false, tty: false, profile: "baseline" },
+      }),
+    );
+    for (const key of ["command", "args", "env", "volumeMounts", "stdin", "tty", "securityContext"])
+      expect(c).not.toHaveProperty(key);
   });
 
   it("never has ports, resources, probes or lifecycle, even when the spec object carries them", () => {
@@ -249,7 +265,9 @@ describe("ephemeralContainer", () => {
     } as unknown as Partial<DebugSessionSpec>;
     const profiles: Profile[] = ["general", "baseline", "restricted", "netadmin", "sysadmin"];
     for (const profile of profiles) {
-      const c = ephemeralContainer(session({ spec: { ...smuggled, profile, targetContainer: "app", stdin: true, tty: true } }));
+      const c = ephemeralContainer(
+        session({ spec: { ...smuggled, profile, targetContainer: "app", stdin: true, tty: true } }),
+      );
       for (const key of FORBIDDEN) expect(c, `${profile}: ${key}`).not.toHaveProperty(key);
     }
   });

@@ -12,7 +12,13 @@ import { ALLOW_ALL, CNAME, MIN, NOW, POD_UID, ago, ecStatus, iso, pod, running, 
 const log = pino({ level: "silent" });
 
 function setup(finalizers: string[], status?: DebugSessionStatus, tainted = false) {
-  const p = tainted ? pod({ ephemeralContainers: [CNAME], ephemeralContainerStatuses: [ecStatus(running())], labels: { [SESSION_LABEL]: "x" } }) : pod();
+  const p = tainted
+    ? pod({
+        ephemeralContainers: [CNAME],
+        ephemeralContainerStatuses: [ecStatus(running())],
+        labels: { [SESSION_LABEL]: "x" },
+      })
+    : pod();
   const w = new FakeClusterWriter(session({ finalizers, status }), p, () => NOW);
   const applier = new Applier(w, log, {}, () => NOW);
   const pass = () => decideAndApply({ session: w.session, pod: w.pod, access: ALLOW_ALL, now: NOW }, applier, log);
@@ -38,17 +44,23 @@ describe("Applier", () => {
     expect(w.session.metadata.finalizers).toEqual([FINALIZER]);
   });
 
-  it.each([400, 403, 422])("an injection refused with %i ends Failed/InjectionRefused in one status write, not retried", async (code) => {
-    const { w, applier, pass } = setup([FINALIZER]);
-    w.refuseInjection = new FakeApiError(code, 'pods "web-0" is forbidden: violates PodSecurity "restricted:latest"');
-    const { plan } = await pass();
-    await applier.events.flush(1000);
-    expect(w.writes).toEqual(["status Failed/InjectionRefused"]);
-    expect(w.events).toEqual(["session/InjectionRefused"]);
-    expect(w.session.status).toMatchObject({ phase: "Failed", message: expect.stringContaining("violates PodSecurity") as string });
-    expect(plan.retryWithBackoff).toBeUndefined();
-    expect(w.pod?.spec?.ephemeralContainers ?? []).toEqual([]);
-  });
+  it.each([400, 403, 422])(
+    "an injection refused with %i ends Failed/InjectionRefused in one status write, not retried",
+    async (code) => {
+      const { w, applier, pass } = setup([FINALIZER]);
+      w.refuseInjection = new FakeApiError(code, 'pods "web-0" is forbidden: violates PodSecurity "restricted:latest"');
+      const { plan } = await pass();
+      await applier.events.flush(1000);
+      expect(w.writes).toEqual(["status Failed/InjectionRefused"]);
+      expect(w.events).toEqual(["session/InjectionRefused"]);
+      expect(w.session.status).toMatchObject({
+        phase: "Failed",
+        message: expect.stringContaining("violates PodSecurity") as string,
+      });
+      expect(plan.retryWithBackoff).toBeUndefined();
+      expect(w.pod?.spec?.ephemeralContainers ?? []).toEqual([]);
+    },
+  );
 
   it("a refusal after the finalizer write is reported at the resourceVersion that write produced", async () => {
     const { w, pass } = setup([]);

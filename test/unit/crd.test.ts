@@ -54,7 +54,14 @@ describe("DebugSession schema", () => {
     const forbidden = new Set(["ports", "resources", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle"]);
     const found = properties(specSchema, "spec")
       .map(([p]) => p)
-      .filter((p) => forbidden.has(p.split(/[.[\]{}]+/).filter(Boolean).at(-1) ?? ""));
+      .filter((p) =>
+        forbidden.has(
+          p
+            .split(/[.[\]{}]+/)
+            .filter(Boolean)
+            .at(-1) ?? "",
+        ),
+      );
     expect(found).toEqual([]);
   });
 
@@ -69,7 +76,9 @@ describe("DebugSession schema", () => {
         "status.containerState.exitCode",
       ]),
     );
-    const undocumented = all.filter(([, s]) => typeof s.description !== "string" || s.description.trim() === "").map(([p]) => p);
+    const undocumented = all
+      .filter(([, s]) => typeof s.description !== "string" || s.description.trim() === "")
+      .map(([p]) => p);
     expect(undocumented).toEqual([]);
     expect(specSchema.description).toBeTruthy();
     expect(statusSchema.description).toBeTruthy();
@@ -120,7 +129,14 @@ describe("DebugSession schema", () => {
   });
 
   it("shows Pod, Container, Phase, Expires and Age in kubectl get", () => {
-    expect(version.additionalPrinterColumns?.map((c) => c.name)).toEqual(["Pod", "Container", "Phase", "Requester", "Expires", "Age"]);
+    expect(version.additionalPrinterColumns?.map((c) => c.name)).toEqual([
+      "Pod",
+      "Container",
+      "Phase",
+      "Requester",
+      "Expires",
+      "Age",
+    ]);
   });
 
   it("has the short name dbg", () => {

@@ -92,7 +92,8 @@ const POD_WRITES: ReadonlySet<Kind> = new Set(["inject", "markPod", "removePod"]
 const kinds = (plan: Plan): Kind[] => actionsOf(plan).map((a) => a.kind);
 const podWrites = (plan: Plan): Action[] => actionsOf(plan).filter((a) => POD_WRITES.has(a.kind));
 const injects = (plan: Plan): boolean => actionsOf(plan).some((a) => a.kind === "inject");
-const condOf = (status: DebugSessionStatus, type: string): Condition | undefined => status.conditions?.find((c) => c.type === type);
+const condOf = (status: DebugSessionStatus, type: string): Condition | undefined =>
+  status.conditions?.find((c) => c.type === type);
 const cond = (plan: Plan, type: string): Condition | undefined => condOf(plan.status, type);
 const sessionEvents = (plan: Plan): Extract<Action, { kind: "event" }>[] =>
   actionsOf(plan).filter((a): a is Extract<Action, { kind: "event" }> => a.kind === "event" && a.on === "session");
@@ -114,7 +115,14 @@ function expectDenied(plan: Plan, reason: string, maxRecheckMs = DEFAULT_DECIDE_
 // ---- tests
 
 describe("decide access: who asked, which policy, may they use it", () => {
-  it.each<{ name: string; annotations?: Record<string, string>; spec?: Partial<DebugSessionSpec>; access: AccessInput; reason: string; mentions: string[] }>([
+  it.each<{
+    name: string;
+    annotations?: Record<string, string>;
+    spec?: Partial<DebugSessionSpec>;
+    access: AccessInput;
+    reason: string;
+    mentions: string[];
+  }>([
     {
       name: "a session without the requester stamp fails with RequesterUnknown",
       annotations: {},
@@ -184,18 +192,28 @@ describe("decide access: who asked, which policy, may they use it", () => {
     const plan = decide({ session: session({ annotations, spec, finalizers: [] }), pod: pod(), access: acc, now: NOW });
     expectDenied(plan, reason);
     for (const m of mentions) expect(plan.status.message).toContain(m);
-    expect(actionsOf(plan)).toEqual([expect.objectContaining({ kind: "event", on: "session", type: "Warning", reason })]);
+    expect(actionsOf(plan)).toEqual([
+      expect.objectContaining({ kind: "event", on: "session", type: "Warning", reason }),
+    ]);
   });
 
   it.each([
     { name: "no requester", annotations: {}, acc: access(), reason: "RequesterUnknown" },
     { name: "no policy", annotations: undefined, acc: access({ policy: undefined }), reason: "PolicyNotFound" },
-    { name: "RBAC refused", annotations: undefined, acc: access({ requesterMayUse: false }), reason: "PolicyUseForbidden" },
-  ])("a denial ($name) re-checks after options.maxRecheckMs, whatever the session's age", ({ annotations, acc, reason }) => {
-    const options = { ...DEFAULT_DECIDE_OPTIONS, maxRecheckMs: 90_000 };
-    const plan = decide({ session: session({ annotations }), pod: pod(), access: acc, now: NOW, options });
-    expectDenied(plan, reason, 90_000);
-  });
+    {
+      name: "RBAC refused",
+      annotations: undefined,
+      acc: access({ requesterMayUse: false }),
+      reason: "PolicyUseForbidden",
+    },
+  ])(
+    "a denial ($name) re-checks after options.maxRecheckMs, whatever the session's age",
+    ({ annotations, acc, reason }) => {
+      const options = { ...DEFAULT_DECIDE_OPTIONS, maxRecheckMs: 90_000 };
+      const plan = decide({ session: session({ annotations }), pod: pod(), access: acc, now: NOW, options });
+      expectDenied(plan, reason, 90_000);
+    },
+  );
 
   it("a denial keeps the finalizer: only the session's deletion removes it", () => {
     const plan = decide({ session: session(), pod: pod(), access: access({ policy: undefined }), now: NOW });
@@ -210,7 +228,14 @@ describe("decide access: who asked, which policy, may they use it", () => {
 });
 
 describe("decide access: policy violations", () => {
-  it.each<{ name: string; spec?: Partial<DebugSessionSpec>; policy: DebugPolicy; pod?: V1Pod; others?: number; violation: string }>([
+  it.each<{
+    name: string;
+    spec?: Partial<DebugSessionSpec>;
+    policy: DebugPolicy;
+    pod?: V1Pod;
+    others?: number;
+    violation: string;
+  }>([
     {
       name: "an image outside allowedImages is ImageNotAllowed",
       policy: policy({ allowedImages: ["registry.internal/**"] }),
@@ -342,23 +367,40 @@ describe("decide access: policy violations", () => {
       now: NOW,
     });
     expectDenied(plan, "PolicyViolation");
-    for (const v of ["ImageNotAllowed", "ProfileNotAllowed", "TooManySessions"]) expect(plan.status.message).toContain(`${v}: `);
+    for (const v of ["ImageNotAllowed", "ProfileNotAllowed", "TooManySessions"])
+      expect(plan.status.message).toContain(`${v}: `);
   });
 
   // The other side of each boundary above: the same kind of input, just inside the policy.
   it.each<{ name: string; spec?: Partial<DebugSessionSpec>; policy: DebugPolicy; pod?: V1Pod; others?: number }>([
-    { name: "an image matching allowedImages", policy: policy({ allowedImages: ["registry.internal/**", "busybox:*"] }) },
-    { name: "an allowed non-default profile", spec: { profile: "netadmin" }, policy: policy({ allowedProfiles: ["netadmin"] }) },
+    {
+      name: "an image matching allowedImages",
+      policy: policy({ allowedImages: ["registry.internal/**", "busybox:*"] }),
+    },
+    {
+      name: "an allowed non-default profile",
+      spec: { profile: "netadmin" },
+      policy: policy({ allowedProfiles: ["netadmin"] }),
+    },
     {
       name: "a privileged profile under allowPrivileged",
       spec: { profile: "sysadmin" },
       policy: policy({ allowedProfiles: ["sysadmin"], allowPrivileged: true }),
     },
-    { name: "a pod whose labels match targetSelector", policy: policy({ targetSelector: { matchLabels: { app: "web" } } }), pod: pod({ labels: { app: "web", x: "y" } }) },
+    {
+      name: "a pod whose labels match targetSelector",
+      policy: policy({ targetSelector: { matchLabels: { app: "web" } } }),
+      pod: pod({ labels: { app: "web", x: "y" } }),
+    },
     { name: "otherSessionsOnPod one below maxSessionsPerPod", policy: policy({ maxSessionsPerPod: 3 }), others: 2 },
     { name: "a ttl equal to maxTTL", spec: { ttl: "2h" }, policy: policy({ maxTTL: "2h" }) },
   ])("allows $name: the plan injects", ({ spec, policy: pol, pod: p, others }) => {
-    const plan = decide({ session: session({ spec }), pod: p ?? pod(), access: access({ policy: pol, otherSessionsOnPod: others ?? 0 }), now: NOW });
+    const plan = decide({
+      session: session({ spec }),
+      pod: p ?? pod(),
+      access: access({ policy: pol, otherSessionsOnPod: others ?? 0 }),
+      now: NOW,
+    });
     expect(plan.status.phase).toBe("Injecting");
     expect(injects(plan)).toBe(true);
   });
@@ -368,8 +410,18 @@ describe("decide access: a denial is looked at again, a refusal is not", () => {
   const denials: { name: string; opts: SessionOpts; denied: AccessInput; reason: string }[] = [
     { name: "PolicyNotFound", opts: {}, denied: access({ policy: undefined }), reason: "PolicyNotFound" },
     { name: "PolicyUseForbidden", opts: {}, denied: access({ requesterMayUse: false }), reason: "PolicyUseForbidden" },
-    { name: "PolicyViolation (image)", opts: {}, denied: access({ policy: policy({ allowedImages: [] }) }), reason: "PolicyViolation" },
-    { name: "PolicyViolation (TooManySessions)", opts: {}, denied: access({ otherSessionsOnPod: 1 }), reason: "PolicyViolation" },
+    {
+      name: "PolicyViolation (image)",
+      opts: {},
+      denied: access({ policy: policy({ allowedImages: [] }) }),
+      reason: "PolicyViolation",
+    },
+    {
+      name: "PolicyViolation (TooManySessions)",
+      opts: {},
+      denied: access({ otherSessionsOnPod: 1 }),
+      reason: "PolicyViolation",
+    },
   ];
 
   /** The status a first pass wrote for a session the policy or RBAC denied, a minute before NOW. */
@@ -379,39 +431,62 @@ describe("decide access: a denial is looked at again, a refusal is not", () => {
     return plan.status;
   };
 
-  it.each(denials)("a session still denied ($name) stays Failed, re-checks, and does not repeat its Warning", ({ opts, denied, reason }) => {
-    const status = deniedStatus(opts, denied, reason);
-    const plan = decide({ session: session({ ...opts, status }), pod: pod(), access: denied, now: NOW });
-    expectDenied(plan, reason);
-    expect(sessionEvents(plan)).toEqual([]);
-    expect(plan.status.endedAt).toBe(status.endedAt);
-  });
+  it.each(denials)(
+    "a session still denied ($name) stays Failed, re-checks, and does not repeat its Warning",
+    ({ opts, denied, reason }) => {
+      const status = deniedStatus(opts, denied, reason);
+      const plan = decide({ session: session({ ...opts, status }), pod: pod(), access: denied, now: NOW });
+      expectDenied(plan, reason);
+      expect(sessionEvents(plan)).toEqual([]);
+      expect(plan.status.endedAt).toBe(status.endedAt);
+    },
+  );
 
   it("a denial whose reason changed is reported again with the new reason", () => {
     const status = deniedStatus({}, access({ policy: undefined }), "PolicyNotFound");
-    const plan = decide({ session: session({ status }), pod: pod(), access: access({ requesterMayUse: false }), now: NOW });
+    const plan = decide({
+      session: session({ status }),
+      pod: pod(),
+      access: access({ requesterMayUse: false }),
+      now: NOW,
+    });
     expectDenied(plan, "PolicyUseForbidden");
     expect(sessionEvents(plan)).toEqual([expect.objectContaining({ type: "Warning", reason: "PolicyUseForbidden" })]);
   });
 
   // Regression: the re-evaluation used to reserve the pod and then end in the branch meant for an
   // InjectionRefused session with an unchanged generation, leaving it Failed forever.
-  it.each(denials)("a session denied before ($name) injects once the policy or role is fixed, same generation", ({ opts, denied, reason }) => {
-    const status = deniedStatus(opts, denied, reason);
-    const plan = decide({ session: session({ ...opts, status }), pod: pod(), access: access(), now: NOW });
-    expect(plan.status.phase).toBe("Injecting");
-    expect(kinds(plan)).toContain("inject");
-    expect(plan.status).toMatchObject({ targetPodUID: POD_UID, injectedAt: iso(NOW), expiresAt: iso(after(30 * MIN)) });
-    expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
-  });
+  it.each(denials)(
+    "a session denied before ($name) injects once the policy or role is fixed, same generation",
+    ({ opts, denied, reason }) => {
+      const status = deniedStatus(opts, denied, reason);
+      const plan = decide({ session: session({ ...opts, status }), pod: pod(), access: access(), now: NOW });
+      expect(plan.status.phase).toBe("Injecting");
+      expect(kinds(plan)).toContain("inject");
+      expect(plan.status).toMatchObject({
+        targetPodUID: POD_UID,
+        injectedAt: iso(NOW),
+        expiresAt: iso(after(30 * MIN)),
+      });
+      expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
+    },
+  );
 
-  it.each(denials)("a session denied before ($name), created without the finalizer, gets it and injects once fixed when its generation moved on", ({ opts, denied, reason }) => {
-    const status = deniedStatus(opts, denied, reason);
-    const plan = decide({ session: session({ ...opts, status, generation: 2, finalizers: [] }), pod: pod(), access: access(), now: NOW });
-    expect(plan.status.phase).toBe("Injecting");
-    expect(kinds(plan)).toEqual(expect.arrayContaining(["addFinalizer", "inject", "markPod"]));
-    expect(plan.status).toMatchObject({ targetPodUID: POD_UID, injectedAt: iso(NOW), observedGeneration: 2 });
-  });
+  it.each(denials)(
+    "a session denied before ($name), created without the finalizer, gets it and injects once fixed when its generation moved on",
+    ({ opts, denied, reason }) => {
+      const status = deniedStatus(opts, denied, reason);
+      const plan = decide({
+        session: session({ ...opts, status, generation: 2, finalizers: [] }),
+        pod: pod(),
+        access: access(),
+        now: NOW,
+      });
+      expect(plan.status.phase).toBe("Injecting");
+      expect(kinds(plan)).toEqual(expect.arrayContaining(["addFinalizer", "inject", "markPod"]));
+      expect(plan.status).toMatchObject({ targetPodUID: POD_UID, injectedAt: iso(NOW), observedGeneration: 2 });
+    },
+  );
 
   it("a session denied before stays Pending, not Failed, when fixed while its pod is missing", () => {
     const status = deniedStatus({}, access({ policy: undefined }), "PolicyNotFound");
@@ -428,35 +503,67 @@ describe("decide access: a denial is looked at again, a refusal is not", () => {
     return whenRefused(input, "injection", 'pods "web-0" is forbidden: violates PodSecurity "baseline:latest"').status;
   };
   const finishedPodStatus = (): DebugSessionStatus => {
-    const plan = decide({ session: session(), pod: { ...pod(), status: { phase: "Succeeded" } }, access: access(), now: ago(MIN) });
+    const plan = decide({
+      session: session(),
+      pod: { ...pod(), status: { phase: "Succeeded" } },
+      access: access(),
+      now: ago(MIN),
+    });
     expect(cond(plan, "Injected")?.reason).toBe("TargetPodFinished");
     return plan.status;
   };
 
   it.each<{ name: string; status: () => DebugSessionStatus; acc: AccessInput; reason: string }>([
     { name: "InjectionRefused, access fine", status: refusedStatus, acc: access(), reason: "InjectionRefused" },
-    { name: "InjectionRefused, policy gone since", status: refusedStatus, acc: access({ policy: undefined }), reason: "InjectionRefused" },
+    {
+      name: "InjectionRefused, policy gone since",
+      status: refusedStatus,
+      acc: access({ policy: undefined }),
+      reason: "InjectionRefused",
+    },
     { name: "TargetPodFinished, access fine", status: finishedPodStatus, acc: access(), reason: "TargetPodFinished" },
-  ])("a Failed session ($name) with unchanged generation stays Failed and writes no pod", ({ status: make, acc, reason }) => {
-    const status = make();
-    expect(DENIAL_REASONS.has(reason)).toBe(false);
-    expect(condOf(status, "Injected")?.reason).toBe(reason);
-    const plan = decide({ session: session({ status }), pod: pod(), access: acc, now: NOW });
-    expect(plan.status).toEqual(status);
-    expect(podWrites(plan)).toEqual([]);
-    expect(actionsOf(plan)).toEqual([]);
-  });
+  ])(
+    "a Failed session ($name) with unchanged generation stays Failed and writes no pod",
+    ({ status: make, acc, reason }) => {
+      const status = make();
+      expect(DENIAL_REASONS.has(reason)).toBe(false);
+      expect(condOf(status, "Injected")?.reason).toBe(reason);
+      const plan = decide({ session: session({ status }), pod: pod(), access: acc, now: NOW });
+      expect(plan.status).toEqual(status);
+      expect(podWrites(plan)).toEqual([]);
+      expect(actionsOf(plan)).toEqual([]);
+    },
+  );
 });
 
 describe("decide access: status.requestedBy", () => {
   it.each<{ name: string; annotations: Record<string, string>; want: { username: string; groups?: string[] } }>([
-    { name: "username and two groups", annotations: STAMP, want: { username: "alice", groups: ["team-a", "system:authenticated"] } },
-    { name: "a single group", annotations: { [REQUESTER_ANNOTATION]: "bob", [REQUESTER_GROUPS_ANNOTATION]: "ops" }, want: { username: "bob", groups: ["ops"] } },
-    { name: "no groups annotation: no groups key", annotations: { [REQUESTER_ANNOTATION]: "bob" }, want: { username: "bob" } },
-    { name: "an empty groups annotation: no groups key", annotations: { [REQUESTER_ANNOTATION]: "bob", [REQUESTER_GROUPS_ANNOTATION]: "" }, want: { username: "bob" } },
+    {
+      name: "username and two groups",
+      annotations: STAMP,
+      want: { username: "alice", groups: ["team-a", "system:authenticated"] },
+    },
+    {
+      name: "a single group",
+      annotations: { [REQUESTER_ANNOTATION]: "bob", [REQUESTER_GROUPS_ANNOTATION]: "ops" },
+      want: { username: "bob", groups: ["ops"] },
+    },
+    {
+      name: "no groups annotation: no groups key",
+      annotations: { [REQUESTER_ANNOTATION]: "bob" },
+      want: { username: "bob" },
+    },
+    {
+      name: "an empty groups annotation: no groups key",
+      annotations: { [REQUESTER_ANNOTATION]: "bob", [REQUESTER_GROUPS_ANNOTATION]: "" },
+      want: { username: "bob" },
+    },
     {
       name: "empty items between commas are dropped",
-      annotations: { [REQUESTER_ANNOTATION]: "system:serviceaccount:ci:deployer", [REQUESTER_GROUPS_ANNOTATION]: ",a,,b," },
+      annotations: {
+        [REQUESTER_ANNOTATION]: "system:serviceaccount:ci:deployer",
+        [REQUESTER_GROUPS_ANNOTATION]: ",a,,b,",
+      },
       want: { username: "system:serviceaccount:ci:deployer", groups: ["a", "b"] },
     },
   ])("mirrors the stamp: $name", ({ annotations, want }) => {
@@ -465,7 +572,12 @@ describe("decide access: status.requestedBy", () => {
     const plans = [
       decide({ session: s, pod: pod(), access: access(), now: NOW }),
       decide({ session: s, pod: pod(), access: access({ requesterMayUse: false }), now: NOW }),
-      decide({ session: session({ annotations, status: injected(ago(5 * MIN), 30 * MIN) }), pod: taintedPod(), access: access(), now: NOW }),
+      decide({
+        session: session({ annotations, status: injected(ago(5 * MIN), 30 * MIN) }),
+        pod: taintedPod(),
+        access: access(),
+        now: NOW,
+      }),
     ];
     expect(plans.map((p) => p.status.phase)).toEqual(["Injecting", "Failed", "Running"]);
     for (const plan of plans) {
@@ -481,7 +593,12 @@ describe("decide access: status.requestedBy", () => {
   });
 
   it("names the requester in the pod event of the injection", () => {
-    const plan = decide({ session: session({ annotations: { [REQUESTER_ANNOTATION]: "carol" } }), pod: pod(), access: access(), now: NOW });
+    const plan = decide({
+      session: session({ annotations: { [REQUESTER_ANNOTATION]: "carol" } }),
+      pod: pod(),
+      access: access(),
+      now: NOW,
+    });
     const podEvent = actionsOf(plan).find((a) => a.kind === "event" && a.on === "pod");
     expect(podEvent).toMatchObject({ reason: "DebuggerInjected" });
     expect(podEvent?.kind === "event" ? podEvent.message : "").toContain("requested by carol");
@@ -495,7 +612,12 @@ describe("decide access: ttl", () => {
     { name: "spec.ttl beats a longer defaultTTL", ttl: "45m", spec: { defaultTTL: "1h" }, ms: 45 * MIN },
     { name: "spec.ttl beats a shorter defaultTTL", ttl: "90m", spec: { defaultTTL: "10m" }, ms: 90 * MIN },
   ])("at injection, $name", ({ ttl, spec, ms }) => {
-    const plan = decide({ session: session({ spec: { ttl } }), pod: pod(), access: access({ policy: policy(spec) }), now: NOW });
+    const plan = decide({
+      session: session({ spec: { ttl } }),
+      pod: pod(),
+      access: access({ policy: policy(spec) }),
+      now: NOW,
+    });
     expect(injects(plan)).toBe(true);
     expect(plan.status.injectedAt).toBe(iso(NOW));
     expect(plan.status.expiresAt).toBe(iso(after(ms)));
@@ -529,15 +651,28 @@ describe("decide access: ttl", () => {
     { name: "shortened", defaultTTL: "10m" },
     { name: "lengthened", defaultTTL: "3h" },
     { name: "removed", defaultTTL: undefined },
-  ])("after injection, a policy defaultTTL $name does not move expiresAt of a session without spec.ttl", ({ defaultTTL }) => {
-    const first = decide({ session: session(), pod: pod(), access: access({ policy: policy({ defaultTTL: "1h" }) }), now: ago(20 * MIN) });
-    expect(first.status.expiresAt).toBe(iso(after(40 * MIN)));
-    const plan = decide({ session: session({ status: first.status }), pod: taintedPod(), access: access({ policy: policy({ defaultTTL }) }), now: NOW });
-    expect(plan.status.phase).toBe("Running");
-    expect(plan.status.expiresAt).toBe(iso(after(40 * MIN)));
-    expect(plan.requeueAfterMs).toBe(40 * MIN);
-    expect(kinds(plan)).not.toContain("removePod");
-  });
+  ])(
+    "after injection, a policy defaultTTL $name does not move expiresAt of a session without spec.ttl",
+    ({ defaultTTL }) => {
+      const first = decide({
+        session: session(),
+        pod: pod(),
+        access: access({ policy: policy({ defaultTTL: "1h" }) }),
+        now: ago(20 * MIN),
+      });
+      expect(first.status.expiresAt).toBe(iso(after(40 * MIN)));
+      const plan = decide({
+        session: session({ status: first.status }),
+        pod: taintedPod(),
+        access: access({ policy: policy({ defaultTTL }) }),
+        now: NOW,
+      });
+      expect(plan.status.phase).toBe("Running");
+      expect(plan.status.expiresAt).toBe(iso(after(40 * MIN)));
+      expect(plan.requeueAfterMs).toBe(40 * MIN);
+      expect(kinds(plan)).not.toContain("removePod");
+    },
+  );
 });
 
 describe("decide access: not consulted once the debugger is in the pod", () => {
@@ -548,7 +683,10 @@ describe("decide access: not consulted once the debugger is in the pod", () => {
   it.each<{ name: string; annotations?: Record<string, string>; acc: AccessInput }>([
     { name: "policy gone and RBAC refused", acc: access({ policy: undefined, requesterMayUse: false }) },
     { name: "RBAC never asked", acc: access({ requesterMayUse: undefined }) },
-    { name: "the policy now forbids the image and the pod is full", acc: access({ policy: policy({ allowedImages: [] }), otherSessionsOnPod: 5 }) },
+    {
+      name: "the policy now forbids the image and the pod is full",
+      acc: access({ policy: policy({ allowedImages: [] }), otherSessionsOnPod: 5 }),
+    },
     { name: "the requester stamp is gone", annotations: {}, acc: access({ policy: undefined }) },
   ])("a running tainted session keeps Running with $name, and still expires at expiresAt", ({ annotations, acc }) => {
     const s = session({ annotations, status: status() });
@@ -568,8 +706,15 @@ describe("decide access: not consulted once the debugger is in the pod", () => {
 
   // Regression: the retry of an injection into a reserved pod is judged again, like the first one.
   it("a reserved but not yet injected session does not inject after RBAC was revoked", () => {
-    const s = session({ status: { phase: "Injecting", targetPodUID: POD_UID, injectedAt: iso(ago(MIN)), observedGeneration: 1 } });
-    const plan = decide({ session: s, pod: pod(), access: access({ policy: undefined, requesterMayUse: false }), now: NOW });
+    const s = session({
+      status: { phase: "Injecting", targetPodUID: POD_UID, injectedAt: iso(ago(MIN)), observedGeneration: 1 },
+    });
+    const plan = decide({
+      session: s,
+      pod: pod(),
+      access: access({ policy: undefined, requesterMayUse: false }),
+      now: NOW,
+    });
     expect(kinds(plan)).not.toContain("inject");
   });
 });
@@ -581,7 +726,8 @@ describe("decide access: properties", () => {
 
   const priorStatus = (kind: "none" | "pending" | "denied"): DebugSessionStatus | undefined => {
     if (kind === "none") return undefined;
-    if (kind === "pending") return decide({ session: session(), pod: undefined, access: access(), now: ago(MIN) }).status;
+    if (kind === "pending")
+      return decide({ session: session(), pod: undefined, access: access(), now: ago(MIN) }).status;
     return decide({ session: session(), pod: pod(), access: access({ policy: undefined }), now: ago(MIN) }).status;
   };
 

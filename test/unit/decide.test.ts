@@ -10,7 +10,12 @@ import {
   type DebugSessionStatus,
   type Phase,
 } from "../../src/api/types.ts";
-import { decide as decideWithAccess, type AccessInput, type DecideInput, type Plan } from "../../src/controller/decide.ts";
+import {
+  decide as decideWithAccess,
+  type AccessInput,
+  type DecideInput,
+  type Plan,
+} from "../../src/controller/decide.ts";
 import { markOps, injectOps } from "../../src/controller/writer.ts";
 import { actionsOf, whenRefused, type Action } from "./plan-readers.ts";
 import {
@@ -40,10 +45,14 @@ const NEW_POD_UID = "pod-uid-replacement";
 // ---- builders
 
 /** decide with access granted: the rules of access have their own tests in decide-access.test.ts. */
-const decide = (input: Omit<DecideInput, "access"> & { access?: AccessInput }): Plan => decideWithAccess({ access: ALLOW_ALL, ...input });
+const decide = (input: Omit<DecideInput, "access"> & { access?: AccessInput }): Plan =>
+  decideWithAccess({ access: ALLOW_ALL, ...input });
 /** The status decide plans when the apiserver refused a write of the plan it made for `input`. */
-const refused = (input: Omit<DecideInput, "access">, of: "injection" | "eviction", message: string): DebugSessionStatus =>
-  whenRefused({ access: ALLOW_ALL, ...input }, of, message).status;
+const refused = (
+  input: Omit<DecideInput, "access">,
+  of: "injection" | "eviction",
+  message: string,
+): DebugSessionStatus => whenRefused({ access: ALLOW_ALL, ...input }, of, message).status;
 
 /** A pod that already carries this session's debugger (and its marks), in the given state. */
 function taintedPod(state?: V1ContainerState, o: PodOpts = {}): V1Pod {
@@ -73,7 +82,8 @@ const podWrites = (plan: Plan): Action[] => actionsOf(plan).filter((a) => POD_WR
 function actionOf<K extends Kind>(plan: Plan, kind: K): ActionOf<K> | undefined {
   return actionsOf(plan).find((a): a is ActionOf<K> => a.kind === kind);
 }
-const events = (plan: Plan): ActionOf<"event">[] => actionsOf(plan).filter((a): a is ActionOf<"event"> => a.kind === "event");
+const events = (plan: Plan): ActionOf<"event">[] =>
+  actionsOf(plan).filter((a): a is ActionOf<"event"> => a.kind === "event");
 const cond = (plan: Plan, type: string): Condition | undefined => plan.status.conditions?.find((c) => c.type === type);
 
 /** Runs decide at `now` on the status an earlier plan produced, as a restarted operator would. */
@@ -195,8 +205,16 @@ describe("decide: injection", () => {
       observedGeneration: 1,
       attachCommand: `kubectl attach ${POD_NAME} -c ${CNAME} -n shop`,
     });
-    expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected", message: `ephemeral container ${CNAME} is in pod ${POD_NAME}` });
-    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "ContainerCreating", message: "waiting to start" });
+    expect(cond(plan, "Injected")).toMatchObject({
+      status: "True",
+      reason: "Injected",
+      message: `ephemeral container ${CNAME} is in pod ${POD_NAME}`,
+    });
+    expect(cond(plan, "Ready")).toMatchObject({
+      status: "False",
+      reason: "ContainerCreating",
+      message: "waiting to start",
+    });
     expect(plan.status.containerState).toBeUndefined();
     expect(plan.requeueAfterMs).toBe(TTL_30M);
   });
@@ -220,7 +238,9 @@ describe("decide: injection", () => {
       podUID: POD_UID,
       container: { name: CNAME, image: "busybox:1.36" },
     });
-    expect(injectOps(POD_UID, actionOf(plan, "inject")!.container, pod())[1]).toMatchObject({ path: "/spec/ephemeralContainers" });
+    expect(injectOps(POD_UID, actionOf(plan, "inject")!.container, pod())[1]).toMatchObject({
+      path: "/spec/ephemeralContainers",
+    });
     expect(actionOf(plan, "markPod")).toEqual({
       kind: "markPod",
       pod: POD_NAME,
@@ -228,7 +248,9 @@ describe("decide: injection", () => {
       session: SESSION_NAME,
       taintedBy: [SESSION_NAME],
     });
-    expect(markOps(POD_UID, SESSION_NAME, [SESSION_NAME], pod({ labels: undefined, annotations: undefined })).slice(1)).toEqual([
+    expect(
+      markOps(POD_UID, SESSION_NAME, [SESSION_NAME], pod({ labels: undefined, annotations: undefined })).slice(1),
+    ).toEqual([
       { op: "add", path: "/metadata/labels", value: { [SESSION_LABEL]: SESSION_NAME } },
       { op: "add", path: "/metadata/annotations", value: { [SESSION_ANNOTATION]: SESSION_NAME } },
     ]);
@@ -262,7 +284,9 @@ describe("decide: injection", () => {
     });
     const plan = decide({ session: session(), pod: p, now: NOW });
     expect(actionOf(plan, "inject")).toMatchObject({ container: { name: CNAME } });
-    expect(injectOps(POD_UID, actionOf(plan, "inject")!.container, p)[1]).toMatchObject({ path: "/spec/ephemeralContainers/-" });
+    expect(injectOps(POD_UID, actionOf(plan, "inject")!.container, p)[1]).toMatchObject({
+      path: "/spec/ephemeralContainers/-",
+    });
     expect(actionOf(plan, "markPod")).toMatchObject({ taintedBy: ["other", SESSION_NAME] });
     expect(markOps(POD_UID, SESSION_NAME, ["other", SESSION_NAME], p).slice(1)).toEqual([
       { op: "add", path: "/metadata/labels/debugging.dev~1session", value: SESSION_NAME },
@@ -276,13 +300,22 @@ describe("decide: injection", () => {
       pod: pod(),
       now: NOW,
     });
-    expect(actionOf(plan, "inject")?.container).toMatchObject({ targetContainerName: "app", command: ["sh"], stdin: true, tty: true });
+    expect(actionOf(plan, "inject")?.container).toMatchObject({
+      targetContainerName: "app",
+      command: ["sh"],
+      stdin: true,
+      tty: true,
+    });
     expect(plan.status.attachCommand).toBe(`kubectl attach -it ${POD_NAME} -c ${CNAME} -n shop`);
   });
 
   it.each([
     { name: "with the reservation in status", status: reserved(ago(5 * MIN)), expiresAt: "2026-01-01T00:35:00.000Z" },
-    { name: "even when the status was lost, counting from the container's start", status: undefined, expiresAt: "2026-01-01T00:39:00.000Z" },
+    {
+      name: "even when the status was lost, counting from the container's start",
+      status: undefined,
+      expiresAt: "2026-01-01T00:39:00.000Z",
+    },
   ])("adopts the debugger already in the pod after a restart $name: no second inject", ({ status, expiresAt }) => {
     const plan = decide({ session: session({ status }), pod: taintedPod(running()), now: NOW });
     expect(kinds(plan)).not.toContain("inject");
@@ -316,16 +349,25 @@ describe("decide: injection", () => {
   });
 
   it("marks an adopted pod when the crash came between the injection and the marks", () => {
-    const plan = decide({ session: session(), pod: taintedPod(running(), { labels: { app: "web" }, annotations: {} }), now: NOW });
+    const plan = decide({
+      session: session(),
+      pod: taintedPod(running(), { labels: { app: "web" }, annotations: {} }),
+      now: NOW,
+    });
     expect(nonEventKinds(plan)).toEqual(["markPod"]);
     expect(actionOf(plan, "markPod")).toMatchObject({ podUID: POD_UID, taintedBy: [SESSION_NAME] });
   });
 
   it("adopts only the pod that carries this session's container: another session's debugger is not ours", () => {
-    const p = pod({ ephemeralContainers: ["dbg-other-12345"], ephemeralContainerStatuses: [ecStatus(running(), "dbg-other-12345")] });
+    const p = pod({
+      ephemeralContainers: ["dbg-other-12345"],
+      ephemeralContainerStatuses: [ecStatus(running(), "dbg-other-12345")],
+    });
     const plan = decide({ session: session(), pod: p, now: NOW });
     expect(actionOf(plan, "inject")).toMatchObject({ podUID: POD_UID, container: { name: CNAME } });
-    expect(injectOps(POD_UID, actionOf(plan, "inject")!.container, p)[1]).toMatchObject({ path: "/spec/ephemeralContainers/-" });
+    expect(injectOps(POD_UID, actionOf(plan, "inject")!.container, p)[1]).toMatchObject({
+      path: "/spec/ephemeralContainers/-",
+    });
     expect(plan.status.injectedAt).toBe(iso(NOW));
   });
 
@@ -341,11 +383,16 @@ describe("decide: injection", () => {
     const p = taintedPod(running(), { labels: { app: "web" }, annotations: { note: "x" } });
     const plan = decide({ session: session({ status: reserved(ago(5 * MIN)) }), pod: p, now: NOW });
     expect(kinds(plan)).not.toContain("inject");
-    expect(actionOf(plan, "markPod")).toMatchObject({ podUID: POD_UID, session: SESSION_NAME, taintedBy: [SESSION_NAME] });
-    expect(markOps(POD_UID, SESSION_NAME, [SESSION_NAME], p).slice(1).map((op) => (op as { path: string }).path)).toEqual([
-      "/metadata/labels/debugging.dev~1session",
-      "/metadata/annotations/debugging.dev~1tainted-by",
-    ]);
+    expect(actionOf(plan, "markPod")).toMatchObject({
+      podUID: POD_UID,
+      session: SESSION_NAME,
+      taintedBy: [SESSION_NAME],
+    });
+    expect(
+      markOps(POD_UID, SESSION_NAME, [SESSION_NAME], p)
+        .slice(1)
+        .map((op) => (op as { path: string }).path),
+    ).toEqual(["/metadata/labels/debugging.dev~1session", "/metadata/annotations/debugging.dev~1tainted-by"]);
   });
 
   it("retries the inject for a reserved pod that does not carry the debugger yet", () => {
@@ -407,7 +454,13 @@ describe("decide: mirroring the debugger's state", () => {
       phase: "Completed",
       ready: { status: "False", reason: "DebuggerExited" },
       event: { type: "Normal", reason: "DebuggerExited" },
-      mirror: { state: "terminated", reason: "Error", exitCode: 3, startedAt: iso(ago(3 * MIN)), finishedAt: iso(ago(MIN)) },
+      mirror: {
+        state: "terminated",
+        reason: "Error",
+        exitCode: 3,
+        startedAt: iso(ago(3 * MIN)),
+        finishedAt: iso(ago(MIN)),
+      },
     },
   ])("$name, and still requeues exactly until expiresAt", ({ state, phase, ready, event, mirror }) => {
     const plan = decide({ session: session({ status: reserved(INJECTED_AT) }), pod: taintedPod(state), now: NOW });
@@ -433,7 +486,8 @@ describe("decide: mirroring the debugger's state", () => {
 });
 
 describe("decide: expiry", () => {
-  const expiredAgo = (ms: number, extra: DebugSessionStatus = {}): DebugSessionStatus => reserved(ago(TTL_30M + ms), { phase: "Running", ...extra });
+  const expiredAgo = (ms: number, extra: DebugSessionStatus = {}): DebugSessionStatus =>
+    reserved(ago(TTL_30M + ms), { phase: "Running", ...extra });
 
   it("expires at exactly expiresAt even after a restart: evicts the pod with a UID precondition", () => {
     const plan = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
@@ -445,11 +499,28 @@ describe("decide: expiry", () => {
 
   it("plans the status after the removal: Expired, PodRemoved, the container state as it was before expiry", () => {
     const before = { state: "running" as const, startedAt: iso(ago(20 * MIN)) };
-    const plan = decide({ session: session({ status: expiredAgo(0, { containerState: before }) }), pod: taintedPod(terminated(137)), now: NOW });
-    expect(plan.status).toMatchObject({ phase: "Expired", message: `the TTL ran out; pod ${POD_NAME} was evicted`, endedAt: iso(NOW), containerState: before });
+    const plan = decide({
+      session: session({ status: expiredAgo(0, { containerState: before }) }),
+      pod: taintedPod(terminated(137)),
+      now: NOW,
+    });
+    expect(plan.status).toMatchObject({
+      phase: "Expired",
+      message: `the TTL ran out; pod ${POD_NAME} was evicted`,
+      endedAt: iso(NOW),
+      containerState: before,
+    });
     expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
-    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "PodRemoved", message: "the pod was removed" });
-    expect(cond(plan, "Expired")).toMatchObject({ status: "True", reason: "PodRemoved", message: `expired at ${iso(NOW)}` });
+    expect(cond(plan, "Ready")).toMatchObject({
+      status: "False",
+      reason: "PodRemoved",
+      message: "the pod was removed",
+    });
+    expect(cond(plan, "Expired")).toMatchObject({
+      status: "True",
+      reason: "PodRemoved",
+      message: `expired at ${iso(NOW)}`,
+    });
     expect(nonEventKinds(plan)).toEqual(["removePod"]);
     expect(events(plan).map((e) => [e.on, e.type, e.reason])).toEqual([
       ["pod", "Normal", "DebugSessionExpired"],
@@ -465,12 +536,19 @@ describe("decide: expiry", () => {
     expect(blocked.message).toContain("would violate the pod's disruption budget");
     expect(blocked.message).toContain(`deleted instead after ${iso(new Date(NOW.getTime() + 60_000))}`);
     expect(blocked.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "Expiring" });
-    expect(blocked.conditions?.find((c) => c.type === "Expired")).toMatchObject({ status: "True", reason: "EvictionBlocked" });
+    expect(blocked.conditions?.find((c) => c.type === "Expired")).toMatchObject({
+      status: "True",
+      reason: "EvictionBlocked",
+    });
   });
 
   // That a 429 on a deletion is not taken for a disruption budget's refusal: apply.test.ts.
   it("expiryAction Delete plans a deletion, which no disruption budget can refuse", () => {
-    const plan = decide({ session: session({ spec: { expiryAction: "Delete" }, status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
+    const plan = decide({
+      session: session({ spec: { expiryAction: "Delete" }, status: expiredAgo(0) }),
+      pod: taintedPod(running()),
+      now: NOW,
+    });
     expect(actionOf(plan, "removePod")?.how).toBe("Delete");
   });
 
@@ -483,11 +561,30 @@ describe("decide: expiry", () => {
 
   it.each([
     { name: "expiryAction Delete deletes the pod", expiryAction: "Delete" as const, overdue: 0, how: "Delete" },
-    { name: "an eviction just inside evictionTimeoutMs is still an eviction", expiryAction: undefined, overdue: 59_999, how: "Evict" },
-    { name: "an eviction overdue by evictionTimeoutMs falls back to Delete", expiryAction: undefined, overdue: 60_000, how: "Delete" },
-    { name: "an eviction overdue beyond evictionTimeoutMs falls back to Delete", expiryAction: "Evict" as const, overdue: 10 * MIN, how: "Delete" },
+    {
+      name: "an eviction just inside evictionTimeoutMs is still an eviction",
+      expiryAction: undefined,
+      overdue: 59_999,
+      how: "Evict",
+    },
+    {
+      name: "an eviction overdue by evictionTimeoutMs falls back to Delete",
+      expiryAction: undefined,
+      overdue: 60_000,
+      how: "Delete",
+    },
+    {
+      name: "an eviction overdue beyond evictionTimeoutMs falls back to Delete",
+      expiryAction: "Evict" as const,
+      overdue: 10 * MIN,
+      how: "Delete",
+    },
   ])("$name", ({ expiryAction, overdue, how }) => {
-    const plan = decide({ session: session({ spec: { expiryAction }, status: expiredAgo(overdue) }), pod: taintedPod(running()), now: NOW });
+    const plan = decide({
+      session: session({ spec: { expiryAction }, status: expiredAgo(overdue) }),
+      pod: taintedPod(running()),
+      now: NOW,
+    });
     expect(plan.status.phase).toBe("Expired");
     expect(actionOf(plan, "removePod")).toEqual({ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how });
     expect(plan.status.message).toBe(`the TTL ran out; pod ${POD_NAME} was ${how === "Evict" ? "evicted" : "deleted"}`);
@@ -507,11 +604,19 @@ describe("decide: expiry", () => {
   it("retries the removal of an Expired session's pod that a disruption budget keeps standing", () => {
     const first = { session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW };
     const blocked = refused(first, "eviction", "would violate the pod's disruption budget");
-    const again = decide({ session: session({ status: blocked }), pod: taintedPod(running()), now: new Date(NOW.getTime() + 1000) });
+    const again = decide({
+      session: session({ status: blocked }),
+      pod: taintedPod(running()),
+      now: new Date(NOW.getTime() + 1000),
+    });
     expect(actionOf(again, "removePod")).toMatchObject({ podUID: POD_UID, how: "Evict" });
     expect(again.status).toMatchObject({ phase: "Expired", endedAt: blocked.endedAt });
     expect(cond(again, "Expired")).toMatchObject({ reason: "PodRemoved" });
-    const deadline = decide({ session: session({ status: blocked }), pod: taintedPod(running()), now: new Date(NOW.getTime() + 60_000) });
+    const deadline = decide({
+      session: session({ status: blocked }),
+      pod: taintedPod(running()),
+      now: new Date(NOW.getTime() + 60_000),
+    });
     expect(actionOf(deadline, "removePod")).toMatchObject({ podUID: POD_UID, how: "Delete" });
   });
 
@@ -541,7 +646,11 @@ describe("decide: expiry", () => {
   });
 
   it("a debugger that exited is still removed with its pod at expiry, and its exit stays in the status", () => {
-    const completed = decide({ session: session({ status: expiredAgo(MIN) }), pod: taintedPod(terminated(0, "Completed")), now: ago(2 * MIN) });
+    const completed = decide({
+      session: session({ status: expiredAgo(MIN) }),
+      pod: taintedPod(terminated(0, "Completed")),
+      now: ago(2 * MIN),
+    });
     expect(completed.status.phase).toBe("Completed");
     const plan = next(completed, {}, taintedPod(terminated(0, "Completed")), NOW);
     expect(plan.status.phase).toBe("Expired");
@@ -574,18 +683,29 @@ describe("decide: the pod went away or was replaced", () => {
       injectedAgo: 5 * MIN,
       replacement: taintedPod(running(), { uid: NEW_POD_UID }),
     },
-  ])("a replaced pod ($name) ends the session Terminated/TargetPodReplaced and the new pod is never written", ({ phase, injectedAgo, replacement }) => {
-    const plan = decide({ session: session({ status: reserved(ago(injectedAgo), { phase }) }), pod: replacement, now: NOW });
-    expect(plan.status.phase).toBe("Terminated");
-    expect(plan.status.targetPodUID).toBe(POD_UID);
-    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "TargetPodReplaced" });
-    expect(podWrites(plan)).toEqual([]);
-    expect(nonEventKinds(plan)).toEqual([]);
-    expect(plan.requeueAfterMs).toBeUndefined();
-  });
+  ])(
+    "a replaced pod ($name) ends the session Terminated/TargetPodReplaced and the new pod is never written",
+    ({ phase, injectedAgo, replacement }) => {
+      const plan = decide({
+        session: session({ status: reserved(ago(injectedAgo), { phase }) }),
+        pod: replacement,
+        now: NOW,
+      });
+      expect(plan.status.phase).toBe("Terminated");
+      expect(plan.status.targetPodUID).toBe(POD_UID);
+      expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "TargetPodReplaced" });
+      expect(podWrites(plan)).toEqual([]);
+      expect(nonEventKinds(plan)).toEqual([]);
+      expect(plan.requeueAfterMs).toBeUndefined();
+    },
+  );
 
   it("a pod gone before expiry ends the session Terminated/TargetPodGone", () => {
-    const plan = decide({ session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }) }), pod: undefined, now: NOW });
+    const plan = decide({
+      session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }) }),
+      pod: undefined,
+      now: NOW,
+    });
     expect(plan.status.phase).toBe("Terminated");
     expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "TargetPodGone" });
     expect(nonEventKinds(plan)).toEqual([]);
@@ -607,10 +727,18 @@ describe("decide: the pod went away or was replaced", () => {
     { name: "gone", replacement: undefined },
     { name: "replaced", replacement: pod({ uid: NEW_POD_UID }) },
   ])("a pod $name after expiry makes the session Expired, not Terminated", ({ replacement }) => {
-    const plan = decide({ session: session({ status: reserved(ago(TTL_30M + MIN), { phase: "Expired" }) }), pod: replacement, now: NOW });
+    const plan = decide({
+      session: session({ status: reserved(ago(TTL_30M + MIN), { phase: "Expired" }) }),
+      pod: replacement,
+      now: NOW,
+    });
     // phase Expired with no live pod is terminal: the status stays as it was.
     expect(plan.status.phase).toBe("Expired");
-    const fromRunning = decide({ session: session({ status: reserved(ago(TTL_30M + MIN), { phase: "Running" }) }), pod: replacement, now: NOW });
+    const fromRunning = decide({
+      session: session({ status: reserved(ago(TTL_30M + MIN), { phase: "Running" }) }),
+      pod: replacement,
+      now: NOW,
+    });
     expect(fromRunning.status.phase).toBe("Expired");
     expect(cond(fromRunning, "Expired")).toMatchObject({ status: "True", reason: "PodRemoved" });
     expect(podWrites(fromRunning)).toEqual([]);
@@ -618,7 +746,11 @@ describe("decide: the pod went away or was replaced", () => {
   });
 
   it("a Terminated session stays Terminated when the pod comes back", () => {
-    const gone = decide({ session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }) }), pod: undefined, now: ago(MIN) });
+    const gone = decide({
+      session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }) }),
+      pod: undefined,
+      now: ago(MIN),
+    });
     const later = next(gone, {}, pod({ uid: NEW_POD_UID }), NOW);
     expect(later.status).toEqual(gone.status);
     expect(actionsOf(later)).toEqual([]);
@@ -629,7 +761,11 @@ describe("decide: the session is deleted", () => {
   const deleting = (status?: DebugSessionStatus): DebugSession => session({ status, deletionTimestamp: ago(1000) });
 
   it("removes the pod it tainted (Delete, with a UID precondition), then its finalizer", () => {
-    const plan = decide({ session: deleting(reserved(ago(5 * MIN), { phase: "Running" })), pod: taintedPod(running()), now: NOW });
+    const plan = decide({
+      session: deleting(reserved(ago(5 * MIN), { phase: "Running" })),
+      pod: taintedPod(running()),
+      now: NOW,
+    });
     expect(nonEventKinds(plan)).toEqual(["removePod", "removeFinalizer"]);
     expect(actionOf(plan, "removePod")).toEqual({ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how: "Delete" });
     expect(plan.status.phase).toBe("Running");
@@ -637,7 +773,10 @@ describe("decide: the session is deleted", () => {
 
   it.each<{ name: string; status: DebugSessionStatus | undefined }>([
     { name: "the status written after the injection is lost", status: undefined },
-    { name: "the session was still Pending when the injection went through", status: { phase: "Pending", observedGeneration: 1 } },
+    {
+      name: "the session was still Pending when the injection went through",
+      status: { phase: "Pending", observedGeneration: 1 },
+    },
   ])("removes the pod carrying its container when $name, by the pod's UID", ({ status }) => {
     const plan = decide({ session: deleting(status), pod: taintedPod(running()), now: NOW });
     expect(nonEventKinds(plan)).toEqual(["removePod", "removeFinalizer"]);
@@ -647,21 +786,45 @@ describe("decide: the session is deleted", () => {
   });
 
   it("of an expired session whose pod was removed, only removes its finalizer", () => {
-    const expired = decide({ session: session({ status: reserved(ago(TTL_30M), { phase: "Running" }) }), pod: taintedPod(running()), now: NOW });
-    const plan = decide({ session: deleting(expired.status), pod: taintedPod(running(), { deletionTimestamp: ago(500) }), now: NOW });
+    const expired = decide({
+      session: session({ status: reserved(ago(TTL_30M), { phase: "Running" }) }),
+      pod: taintedPod(running()),
+      now: NOW,
+    });
+    const plan = decide({
+      session: deleting(expired.status),
+      pod: taintedPod(running(), { deletionTimestamp: ago(500) }),
+      now: NOW,
+    });
     expect(actionsOf(plan)).toEqual([{ kind: "removeFinalizer" }]);
     expect(plan.status).toEqual(expired.status);
   });
 
   it("without the finalizer (gone already, or never added) plans nothing for a pod that is not live", () => {
-    const plan = decide({ session: session({ status: reserved(ago(5 * MIN), { phase: "Running" }), deletionTimestamp: ago(1000), finalizers: [] }), pod: undefined, now: NOW });
+    const plan = decide({
+      session: session({
+        status: reserved(ago(5 * MIN), { phase: "Running" }),
+        deletionTimestamp: ago(1000),
+        finalizers: [],
+      }),
+      pod: undefined,
+      now: NOW,
+    });
     expect(actionsOf(plan)).toEqual([]);
   });
 
   it.each([
     { name: "no pod", status: reserved(ago(5 * MIN), { phase: "Running" }), pod: undefined },
-    { name: "a replaced pod", status: reserved(ago(5 * MIN), { phase: "Running" }), pod: taintedPod(running(), { uid: NEW_POD_UID }) },
-    { name: "a pod already being deleted", status: reserved(ago(5 * MIN), { phase: "Running" }), pod: taintedPod(running(), { deletionTimestamp: ago(500) }) },
+    {
+      name: "a replaced pod",
+      status: reserved(ago(5 * MIN), { phase: "Running" }),
+      pod: taintedPod(running(), { uid: NEW_POD_UID }),
+    },
+    {
+      name: "a pod already being deleted",
+      status: reserved(ago(5 * MIN), { phase: "Running" }),
+      pod: taintedPod(running(), { deletionTimestamp: ago(500) }),
+    },
     { name: "a pod that was never injected into", status: undefined, pod: pod() },
   ])("with $name only removes its finalizer", ({ status, pod: p }) => {
     const plan = decide({ session: deleting(status), pod: p, now: NOW });
@@ -673,7 +836,7 @@ describe("decide: an injection the apiserver refuses", () => {
   const refusedStatus = (): DebugSessionStatus => {
     const input = { session: session(), pod: pod(), now: ago(MIN) };
     expect(kinds(decide(input))).toContain("inject");
-    return refused(input, "injection", "pods \"web-0\" is forbidden: violates PodSecurity \"restricted:latest\"");
+    return refused(input, "injection", 'pods "web-0" is forbidden: violates PodSecurity "restricted:latest"');
   };
 
   it("becomes Failed with InjectionRefused", () => {
@@ -681,7 +844,10 @@ describe("decide: an injection the apiserver refuses", () => {
     expect(status.phase).toBe("Failed");
     expect(status.targetPodUID).toBe(POD_UID);
     expect(status.message).toContain("violates PodSecurity");
-    expect(status.conditions?.find((c) => c.type === "Injected")).toMatchObject({ status: "False", reason: "InjectionRefused" });
+    expect(status.conditions?.find((c) => c.type === "Injected")).toMatchObject({
+      status: "False",
+      reason: "InjectionRefused",
+    });
   });
 
   it("is not retried while the generation stays the same", () => {
@@ -703,8 +869,15 @@ describe("decide: an injection the apiserver refuses", () => {
 
 describe("decide: ttl changes", () => {
   it("a ttl grown to 1h after injection moves expiresAt and the requeue", () => {
-    const status = reserved(ago(20 * MIN), { phase: "Running", expiresAt: iso(new Date(ago(20 * MIN).getTime() + TTL_30M)) });
-    const plan = decide({ session: session({ status, generation: 2, spec: { ttl: "1h" } }), pod: taintedPod(running()), now: NOW });
+    const status = reserved(ago(20 * MIN), {
+      phase: "Running",
+      expiresAt: iso(new Date(ago(20 * MIN).getTime() + TTL_30M)),
+    });
+    const plan = decide({
+      session: session({ status, generation: 2, spec: { ttl: "1h" } }),
+      pod: taintedPod(running()),
+      now: NOW,
+    });
     expect(plan.status.expiresAt).toBe("2026-01-01T00:50:00.000Z");
     expect(plan.status.observedGeneration).toBe(2);
     expect(plan.requeueAfterMs).toBe(40 * MIN);
@@ -725,7 +898,11 @@ describe("decide: ttl changes", () => {
 describe("decide: an expired session stays expired", () => {
   it("a ttl raised while a disruption budget still refuses the eviction does not revive the debugger", () => {
     const status = reserved(ago(31 * MIN), { phase: "Expired" });
-    const plan = decide({ session: session({ status, generation: 2, spec: { ttl: "2h" } }), pod: taintedPod(running()), now: NOW });
+    const plan = decide({
+      session: session({ status, generation: 2, spec: { ttl: "2h" } }),
+      pod: taintedPod(running()),
+      now: NOW,
+    });
     expect(plan.status.phase).toBe("Expired");
     expect(actionOf(plan, "removePod")).toMatchObject({ podUID: POD_UID });
   });
@@ -751,7 +928,11 @@ describe("decide: ttlSecondsAfterFinished", () => {
     const opts: SessionOpts = { spec: { ttlSecondsAfterFinished } };
     const endedAt = ago(2 * MIN);
     const injectedAt = new Date(endedAt.getTime() - TTL_30M);
-    const plan = decide({ session: session({ ...opts, status: reserved(injectedAt, { phase: "Running" }) }), pod: undefined, now: endedAt });
+    const plan = decide({
+      session: session({ ...opts, status: reserved(injectedAt, { phase: "Running" }) }),
+      pod: undefined,
+      now: endedAt,
+    });
     expect(plan.status.phase).toBe("Expired");
     return { plan, opts };
   };
@@ -762,13 +943,16 @@ describe("decide: ttlSecondsAfterFinished", () => {
     { after: 120, actions: [{ kind: "deleteSession" }], requeue: undefined },
     { after: 121, actions: [], requeue: 1000 },
     { after: 300, actions: [], requeue: 3 * MIN },
-  ])("ttlSecondsAfterFinished=$after two minutes after the end: actions $actions, requeue $requeue", ({ after, actions, requeue }) => {
-    const { plan, opts } = ended(after);
-    const later = next(plan, opts, undefined, NOW);
-    expect(actionsOf(later)).toEqual(actions);
-    expect(later.requeueAfterMs).toBe(requeue);
-    expect(later.status).toEqual(plan.status);
-  });
+  ])(
+    "ttlSecondsAfterFinished=$after two minutes after the end: actions $actions, requeue $requeue",
+    ({ after, actions, requeue }) => {
+      const { plan, opts } = ended(after);
+      const later = next(plan, opts, undefined, NOW);
+      expect(actionsOf(later)).toEqual(actions);
+      expect(later.requeueAfterMs).toBe(requeue);
+      expect(later.status).toEqual(plan.status);
+    },
+  );
 
   it("counts from the moment the session ended, not from an older condition change", () => {
     // Pending since CREATED (conditions False since then); the pod finishes at NOW: Failed, ended at NOW.
@@ -808,12 +992,20 @@ describe("decide: conditions", () => {
     const first = decide({ session: session({ status: reserved(injectedAt) }), pod: taintedPod(running()), now: T1 });
     const second = next(first, {}, taintedPod(terminated(3)), NOW);
     expect(second.status.phase).toBe("Completed");
-    expect(cond(second, "Ready")).toMatchObject({ status: "False", reason: "DebuggerExited", lastTransitionTime: iso(NOW) });
+    expect(cond(second, "Ready")).toMatchObject({
+      status: "False",
+      reason: "DebuggerExited",
+      lastTransitionTime: iso(NOW),
+    });
     expect(cond(second, "Injected")).toMatchObject({ status: "True", lastTransitionTime: iso(T1) });
   });
 
   it("carry the session's generation", () => {
-    const plan = decide({ session: session({ generation: 7, status: reserved(injectedAt) }), pod: taintedPod(running()), now: NOW });
+    const plan = decide({
+      session: session({ generation: 7, status: reserved(injectedAt) }),
+      pod: taintedPod(running()),
+      now: NOW,
+    });
     expect(plan.status.conditions?.map((c) => c.observedGeneration)).toEqual([7, 7]);
     expect(plan.status.observedGeneration).toBe(7);
   });
@@ -829,7 +1021,11 @@ describe("decide: purity", () => {
     { name: "running", s: session({ status: reserved(ago(5 * MIN)) }), p: taintedPod(running()) },
     { name: "expiry", s: session({ status: reserved(ago(TTL_30M)) }), p: taintedPod(running()) },
     { name: "replaced pod", s: session({ status: reserved(ago(5 * MIN)) }), p: pod({ uid: NEW_POD_UID }) },
-    { name: "deleted session", s: session({ status: reserved(ago(5 * MIN)), deletionTimestamp: ago(1) }), p: taintedPod(running()) },
+    {
+      name: "deleted session",
+      s: session({ status: reserved(ago(5 * MIN)), deletionTimestamp: ago(1) }),
+      p: taintedPod(running()),
+    },
   ])("is deterministic and leaves its input untouched: $name", ({ s, p }) => {
     const sBefore = structuredClone(s);
     const pBefore = structuredClone(p);
@@ -844,7 +1040,12 @@ describe("decide: purity", () => {
 describe("decide: properties", () => {
   const T0 = new Date("2026-01-01T00:00:00Z");
   const DAY = 24 * 60 * MIN;
-  const containerState = fc.constantFrom<V1ContainerState | undefined>(undefined, running(T0), waiting("ImagePullBackOff"), terminated(1));
+  const containerState = fc.constantFrom<V1ContainerState | undefined>(
+    undefined,
+    running(T0),
+    waiting("ImagePullBackOff"),
+    terminated(1),
+  );
 
   it("a running tainted session requeues to exactly expiresAt before expiry and removes the pod iff now >= expiresAt", () => {
     fc.assert(
@@ -877,7 +1078,16 @@ describe("decide: properties", () => {
   });
 
   it("never plans a write to a pod whose uid differs from status.targetPodUID", () => {
-    const phase = fc.constantFrom<Phase | undefined>(undefined, "Pending", "Injecting", "Running", "Completed", "Expired", "Failed", "Terminated");
+    const phase = fc.constantFrom<Phase | undefined>(
+      undefined,
+      "Pending",
+      "Injecting",
+      "Running",
+      "Completed",
+      "Expired",
+      "Failed",
+      "Terminated",
+    );
     fc.assert(
       fc.property(
         fc.record({
@@ -919,7 +1129,16 @@ describe("decide: properties", () => {
     fc.assert(
       fc.property(
         fc.record({
-          phase: fc.constantFrom<Phase | undefined>(undefined, "Pending", "Injecting", "Running", "Completed", "Expired", "Failed", "Terminated"),
+          phase: fc.constantFrom<Phase | undefined>(
+            undefined,
+            "Pending",
+            "Injecting",
+            "Running",
+            "Completed",
+            "Expired",
+            "Failed",
+            "Terminated",
+          ),
           reservedPod: fc.boolean(),
           injectedAgo: fc.integer({ min: 0, max: 3 * TTL_30M }),
           sessionDeleting: fc.boolean(),
@@ -931,7 +1150,11 @@ describe("decide: properties", () => {
           ttlSecondsAfterFinished: fc.option(fc.integer({ min: 0, max: 3600 }), { nil: undefined }),
         }),
         (r) => {
-          const status: DebugSessionStatus | undefined = r.reservedPod ? reserved(ago(r.injectedAgo), { phase: r.phase }) : r.phase ? { phase: r.phase } : undefined;
+          const status: DebugSessionStatus | undefined = r.reservedPod
+            ? reserved(ago(r.injectedAgo), { phase: r.phase })
+            : r.phase
+              ? { phase: r.phase }
+              : undefined;
           const s = session({
             finalizers: r.hasFinalizer ? [FINALIZER] : [],
             deletionTimestamp: r.sessionDeleting ? ago(1000) : undefined,

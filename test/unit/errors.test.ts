@@ -12,7 +12,8 @@ import {
   statusCode,
 } from "../../src/runtime/errors.ts";
 
-const apiError = (code: number, body: unknown = ""): ApiException<unknown> => new ApiException(code, "failed", body, {});
+const apiError = (code: number, body: unknown = ""): ApiException<unknown> =>
+  new ApiException(code, "failed", body, {});
 /** What client-node's Watch throws for a non-200 answer. */
 const watchError = (code: number): Error => Object.assign(new Error("status"), { statusCode: code });
 
@@ -55,7 +56,9 @@ describe("errorMessage", () => {
 
 describe("apiMessage", () => {
   it("prefers the apiserver's Status message, in a string or an object body", () => {
-    expect(apiMessage(apiError(422, JSON.stringify({ message: "spec.ttl: Invalid value" })))).toBe("spec.ttl: Invalid value");
+    expect(apiMessage(apiError(422, JSON.stringify({ message: "spec.ttl: Invalid value" })))).toBe(
+      "spec.ttl: Invalid value",
+    );
     expect(apiMessage(apiError(403, { message: "forbidden: nope" }))).toBe("forbidden: nope");
   });
 

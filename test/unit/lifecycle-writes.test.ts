@@ -67,9 +67,11 @@ async function reconcile(c: Cluster): Promise<{ writes: number; failed: boolean 
   }
 }
 
-const later = (ms: number) => (c: Cluster): void => {
-  c.now = new Date(c.now.getTime() + ms);
-};
+const later =
+  (ms: number) =>
+  (c: Cluster): void => {
+    c.now = new Date(c.now.getTime() + ms);
+  };
 
 /**
  * A change in the cluster, then passes until one succeeds without writing: each of our writes comes
@@ -87,10 +89,12 @@ async function step(c: Cluster, change: (c: Cluster) => void): Promise<{ writes:
   return { writes: c.writes.slice(w), events: c.events.slice(e) };
 }
 
-const kubelet = (state: V1ContainerState | undefined) => (c: Cluster): void => {
-  later(2000)(c);
-  setPod(c, (p) => ({ ...p, status: { ...p.status, ephemeralContainerStatuses: state ? [ecStatus(state)] : [] } }));
-};
+const kubelet =
+  (state: V1ContainerState | undefined) =>
+  (c: Cluster): void => {
+    later(2000)(c);
+    setPod(c, (p) => ({ ...p, status: { ...p.status, ephemeralContainerStatuses: state ? [ecStatus(state)] : [] } }));
+  };
 const untilRequeue = (c: Cluster): void => later(c.requeueAfterMs!)(c);
 const dying = (c: Cluster): void => {
   kubelet({ terminated: { exitCode: 137, reason: "Error", startedAt: c.now, finishedAt: c.now } })(c);
@@ -121,7 +125,12 @@ const HAPPY_PATH: Step[] = [
   },
   { name: "the kubelet lists the debugger without a state", change: kubelet(undefined), writes: [], events: [] },
   { name: "the debugger is being created", change: kubelet(waiting("ContainerCreating")), writes: [], events: [] },
-  { name: "the debugger runs", change: (c) => kubelet(running(c.now))(c), writes: ["status Running/Running"], events: ["session/Running"] },
+  {
+    name: "the debugger runs",
+    change: (c) => kubelet(running(c.now))(c),
+    writes: ["status Running/Running"],
+    events: ["session/Running"],
+  },
   {
     name: "the TTL runs out at the requeue: evict, then the status after the removal",
     change: untilRequeue,
@@ -132,11 +141,20 @@ const HAPPY_PATH: Step[] = [
   { name: "the pod is gone", change: podGone, writes: [], events: [] },
 ];
 
-const DELETION: Step = { name: "the session is deleted", change: sessionDeleted, writes: ["removeFinalizer"], events: [] };
+const DELETION: Step = {
+  name: "the session is deleted",
+  change: sessionDeleted,
+  writes: ["removeFinalizer"],
+  events: [],
+};
 
 async function run(c: Cluster, steps: Step[]): Promise<void> {
   for (const s of steps) {
-    expect({ step: s.name, ...(await step(c, s.change)) }).toEqual({ step: s.name, writes: s.writes, events: s.events });
+    expect({ step: s.name, ...(await step(c, s.change)) }).toEqual({
+      step: s.name,
+      writes: s.writes,
+      events: s.events,
+    });
   }
 }
 
@@ -144,7 +162,14 @@ describe("writes per session lifecycle", () => {
   it("a session created with the finalizer costs 6 writes from creation to expiry and 1 more at deletion", async () => {
     const c = cluster([FINALIZER]);
     await run(c, HAPPY_PATH);
-    expect(c.writes).toEqual(["inject", "markPod", "status Injecting/ContainerCreating", "status Running/Running", "removePod", "status Expired/PodRemoved"]);
+    expect(c.writes).toEqual([
+      "inject",
+      "markPod",
+      "status Injecting/ContainerCreating",
+      "status Running/Running",
+      "removePod",
+      "status Expired/PodRemoved",
+    ]);
     expect(c.session.metadata.finalizers).toEqual([FINALIZER]);
     await run(c, [DELETION]);
     expect(c.writes).toHaveLength(7);
@@ -162,7 +187,13 @@ describe("writes per session lifecycle", () => {
   it("records 5 Events per lifecycle: 2 on the pod, 3 on the session", async () => {
     const c = cluster([FINALIZER]);
     await run(c, [...HAPPY_PATH, DELETION]);
-    expect(c.events).toEqual(["pod/DebuggerInjected", "session/Injected", "session/Running", "pod/DebugSessionExpired", "session/Expired"]);
+    expect(c.events).toEqual([
+      "pod/DebuggerInjected",
+      "session/Injected",
+      "session/Running",
+      "pod/DebugSessionExpired",
+      "session/Expired",
+    ]);
   });
 
   it("a session deleted while its debugger runs costs 6 writes: the pod is deleted, then the finalizer removed", async () => {
@@ -170,7 +201,14 @@ describe("writes per session lifecycle", () => {
     const running = HAPPY_PATH.findIndex((s) => s.name === "the debugger runs");
     await run(c, HAPPY_PATH.slice(0, running + 1));
     await run(c, [{ ...DELETION, writes: ["removePod", "removeFinalizer"], events: ["pod/DebugSessionDeleted"] }]);
-    expect(c.writes).toEqual(["inject", "markPod", "status Injecting/ContainerCreating", "status Running/Running", "removePod", "removeFinalizer"]);
+    expect(c.writes).toEqual([
+      "inject",
+      "markPod",
+      "status Injecting/ContainerCreating",
+      "status Running/Running",
+      "removePod",
+      "removeFinalizer",
+    ]);
     expect(c.pod?.metadata?.deletionTimestamp).toEqual(c.now);
   });
 
@@ -191,7 +229,10 @@ describe("writes per session lifecycle", () => {
     const c = cluster([FINALIZER]);
     const expiry = HAPPY_PATH.findIndex((s) => s.change === untilRequeue);
     c.w.refuseEvictions = 3;
-    await run(c, HAPPY_PATH.map((s, i) => (i === expiry ? { ...s, writes: ["status Expired/EvictionBlocked", ...s.writes] } : s)));
+    await run(
+      c,
+      HAPPY_PATH.map((s, i) => (i === expiry ? { ...s, writes: ["status Expired/EvictionBlocked", ...s.writes] } : s)),
+    );
     expect(c.w.refuseEvictions).toBe(0);
     expect(c.writes).toHaveLength(7);
   });

@@ -59,7 +59,11 @@ function policy(spec: Partial<DebugPolicySpec> = {}, name = "default", namespace
     apiVersion: "debugging.dev/v1alpha1",
     kind: "DebugPolicy",
     metadata: { name, namespace },
-    spec: { targetSelector: { matchLabels: { app: "web" } }, allowedImages: ["busybox:*", "registry.local/**"], ...spec },
+    spec: {
+      targetSelector: { matchLabels: { app: "web" } },
+      allowedImages: ["busybox:*", "registry.local/**"],
+      ...spec,
+    },
   };
 }
 
@@ -80,9 +84,21 @@ function pod(labels: Record<string, string> = { app: "web" }, volumes: V1Volume[
   return { metadata: { name: "web-0", namespace: NS, labels }, spec: { containers: [{ name: "app" }], volumes } };
 }
 
-function input(o: { session?: Partial<DebugSessionSpec>; policy?: Partial<DebugPolicySpec>; pod?: V1Pod | null; others?: number } = {}): PolicyInput {
+function input(
+  o: {
+    session?: Partial<DebugSessionSpec>;
+    policy?: Partial<DebugPolicySpec>;
+    pod?: V1Pod | null;
+    others?: number;
+  } = {},
+): PolicyInput {
   const p = o.pod === null ? undefined : (o.pod ?? pod());
-  return { session: session(o.session), policy: policy(o.policy), ...(p ? { pod: p } : {}), otherSessionsOnPod: o.others ?? 0 };
+  return {
+    session: session(o.session),
+    policy: policy(o.policy),
+    ...(p ? { pod: p } : {}),
+    otherSessionsOnPod: o.others ?? 0,
+  };
 }
 
 const mount = (name: string): V1VolumeMount => ({ name, mountPath: `/mnt/${name}` });
@@ -139,13 +155,22 @@ describe("evaluatePolicy", () => {
 
   it("skips the checks that need the pod while the pod is unknown", () => {
     const violations = evaluatePolicy(
-      input({ session: { volumeMounts: [mount("ghost")] }, policy: { allowVolumeMounts: true, targetSelector: undefined }, pod: null }),
+      input({
+        session: { volumeMounts: [mount("ghost")] },
+        policy: { allowVolumeMounts: true, targetSelector: undefined },
+        pod: null,
+      }),
     );
     expect(violations).toEqual([]);
   });
 
   it("names the image, the policy, its patterns and the fix in the ImageNotAllowed message", () => {
-    const [v] = evaluatePolicy({ session: session({ image: "evil:1", policy: "p1" }), policy: policy({}, "p1"), pod: pod(), otherSessionsOnPod: 0 });
+    const [v] = evaluatePolicy({
+      session: session({ image: "evil:1", policy: "p1" }),
+      policy: policy({}, "p1"),
+      pod: pod(),
+      otherSessionsOnPod: 0,
+    });
     expect(v).toEqual({
       rule: "imageIsAllowed",
       reason: "ImageNotAllowed",
@@ -158,7 +183,14 @@ describe("evaluatePolicy", () => {
   it("has one rule name per check", () => {
     const rules = new Set<string>();
     const everything = input({
-      session: { image: "x", profile: "sysadmin", volumeMounts: [mount("creds"), mount("ghost")], env: [secretEnv("A")], ttl: "9h", policy: "other" },
+      session: {
+        image: "x",
+        profile: "sysadmin",
+        volumeMounts: [mount("creds"), mount("ghost")],
+        env: [secretEnv("A")],
+        ttl: "9h",
+        policy: "other",
+      },
       policy: { requireDigest: true },
       pod: pod({}),
       others: 9,
@@ -188,7 +220,14 @@ describe("podIsSelected", () => {
   runRows(podIsSelected, [
     ["allows a pod whose labels match", {}, {}, pod({ app: "web", tier: "x" }), 0, undefined],
     ["denies a pod whose labels do not match", {}, {}, pod({ app: "db" }), 0, "PodNotSelected"],
-    ["denies every pod when targetSelector is absent (fail closed)", {}, { targetSelector: undefined }, withPod, 0, "PodNotSelected"],
+    [
+      "denies every pod when targetSelector is absent (fail closed)",
+      {},
+      { targetSelector: undefined },
+      withPod,
+      0,
+      "PodNotSelected",
+    ],
     ["allows every pod with targetSelector {}", {}, { targetSelector: {} }, pod({}), 0, undefined],
     ["is skipped while the pod is unknown", {}, { targetSelector: undefined }, null, 0, undefined],
   ]);
@@ -203,24 +242,94 @@ describe("podIsSelected", () => {
 describe("imageIsAllowed", () => {
   runRows(imageIsAllowed, [
     ["allows a tag under busybox:*", { image: "busybox:1.36" }, {}, null, 0, undefined],
-    ["allows a nested path under registry.local/**", { image: "registry.local/team/tools/shell:v2" }, {}, null, 0, undefined],
-    ["allows the full Docker Hub spelling of an allowed short name", { image: "docker.io/library/busybox:1.36" }, {}, null, 0, undefined],
+    [
+      "allows a nested path under registry.local/**",
+      { image: "registry.local/team/tools/shell:v2" },
+      {},
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "allows the full Docker Hub spelling of an allowed short name",
+      { image: "docker.io/library/busybox:1.36" },
+      {},
+      null,
+      0,
+      undefined,
+    ],
     ["denies an image no pattern matches", { image: "evil:1" }, {}, null, 0, "ImageNotAllowed"],
-    ["denies a registry that only shares a prefix", { image: "registry.local.evil.com/x:1" }, {}, null, 0, "ImageNotAllowed"],
-    ["denies another path segment for a single *", { image: "busybox/evil:1" }, { allowedImages: ["busybox*"] }, null, 0, "ImageNotAllowed"],
-    ["denies busybox with no tag against busybox:1.36 only", { image: "busybox" }, { allowedImages: ["busybox:1.36"] }, null, 0, "ImageNotAllowed"],
-    ["allows busybox with no tag as busybox:latest", { image: "busybox" }, { allowedImages: ["busybox:latest"] }, null, 0, undefined],
+    [
+      "denies a registry that only shares a prefix",
+      { image: "registry.local.evil.com/x:1" },
+      {},
+      null,
+      0,
+      "ImageNotAllowed",
+    ],
+    [
+      "denies another path segment for a single *",
+      { image: "busybox/evil:1" },
+      { allowedImages: ["busybox*"] },
+      null,
+      0,
+      "ImageNotAllowed",
+    ],
+    [
+      "denies busybox with no tag against busybox:1.36 only",
+      { image: "busybox" },
+      { allowedImages: ["busybox:1.36"] },
+      null,
+      0,
+      "ImageNotAllowed",
+    ],
+    [
+      "allows busybox with no tag as busybox:latest",
+      { image: "busybox" },
+      { allowedImages: ["busybox:latest"] },
+      null,
+      0,
+      undefined,
+    ],
   ]);
 });
 
 describe("imageIsPinned", () => {
   runRows(imageIsPinned, [
-    ["allows a digest when required", { image: `busybox@sha256:${DIGEST}` }, { requireDigest: true }, null, 0, undefined],
-    ["allows tag and digest when required", { image: `busybox:1.36@sha256:${DIGEST}` }, { requireDigest: true }, null, 0, undefined],
+    [
+      "allows a digest when required",
+      { image: `busybox@sha256:${DIGEST}` },
+      { requireDigest: true },
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "allows tag and digest when required",
+      { image: `busybox:1.36@sha256:${DIGEST}` },
+      { requireDigest: true },
+      null,
+      0,
+      undefined,
+    ],
     ["allows a tag when not required", { image: "busybox:1.36" }, {}, null, 0, undefined],
     ["denies a tag when required", { image: "busybox:1.36" }, { requireDigest: true }, null, 0, "ImageDigestRequired"],
-    ["denies a short digest", { image: `busybox@sha256:${DIGEST.slice(1)}` }, { requireDigest: true }, null, 0, "ImageDigestRequired"],
-    ["denies an upper-case digest", { image: `busybox@sha256:${"A".repeat(64)}` }, { requireDigest: true }, null, 0, "ImageDigestRequired"],
+    [
+      "denies a short digest",
+      { image: `busybox@sha256:${DIGEST.slice(1)}` },
+      { requireDigest: true },
+      null,
+      0,
+      "ImageDigestRequired",
+    ],
+    [
+      "denies an upper-case digest",
+      { image: `busybox@sha256:${"A".repeat(64)}` },
+      { requireDigest: true },
+      null,
+      0,
+      "ImageDigestRequired",
+    ],
   ]);
 });
 
@@ -238,11 +347,39 @@ describe("profileIsAllowed", () => {
 describe("privilegedIsAllowed", () => {
   runRows(privilegedIsAllowed, [
     ["allows an unprivileged debugger", {}, {}, null, 0, undefined],
-    ["denies the sysadmin profile (it sets privileged)", { profile: "sysadmin" }, { allowedProfiles: ["sysadmin"] }, null, 0, "PrivilegedNotAllowed"],
-    ["denies securityContext.privileged", { securityContext: { privileged: true } }, {}, null, 0, "PrivilegedNotAllowed"],
+    [
+      "denies the sysadmin profile (it sets privileged)",
+      { profile: "sysadmin" },
+      { allowedProfiles: ["sysadmin"] },
+      null,
+      0,
+      "PrivilegedNotAllowed",
+    ],
+    [
+      "denies securityContext.privileged",
+      { securityContext: { privileged: true } },
+      {},
+      null,
+      0,
+      "PrivilegedNotAllowed",
+    ],
     ["allows sysadmin with allowPrivileged", { profile: "sysadmin" }, { allowPrivileged: true }, null, 0, undefined],
-    ["allows securityContext.privileged with allowPrivileged", { securityContext: { privileged: true } }, { allowPrivileged: true }, null, 0, undefined],
-    ["allows sysadmin with privileged: false laid over it", { profile: "sysadmin", securityContext: { privileged: false } }, {}, null, 0, undefined],
+    [
+      "allows securityContext.privileged with allowPrivileged",
+      { securityContext: { privileged: true } },
+      { allowPrivileged: true },
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "allows sysadmin with privileged: false laid over it",
+      { profile: "sysadmin", securityContext: { privileged: false } },
+      {},
+      null,
+      0,
+      undefined,
+    ],
   ]);
 
   it("says where privileged came from", () => {
@@ -257,21 +394,86 @@ describe("capabilitiesAreAllowed", () => {
   const add = (...caps: string[]): Partial<DebugSessionSpec> => ({ securityContext: { capabilities: { add: caps } } });
   runRows(capabilitiesAreAllowed, [
     ["allows SYS_PTRACE from the allowed general profile", {}, {}, null, 0, undefined],
-    ["allows NET_ADMIN and NET_RAW from an allowed netadmin profile", { profile: "netadmin" }, { allowedProfiles: ["netadmin"] }, null, 0, undefined],
-    ["denies netadmin's capabilities when netadmin is not allowed", { profile: "netadmin" }, {}, null, 0, "CapabilityNotAllowed"],
-    ["denies SYS_PTRACE when general is not allowed", {}, { allowedProfiles: ["baseline"] }, null, 0, "CapabilityNotAllowed"],
+    [
+      "allows NET_ADMIN and NET_RAW from an allowed netadmin profile",
+      { profile: "netadmin" },
+      { allowedProfiles: ["netadmin"] },
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "denies netadmin's capabilities when netadmin is not allowed",
+      { profile: "netadmin" },
+      {},
+      null,
+      0,
+      "CapabilityNotAllowed",
+    ],
+    [
+      "denies SYS_PTRACE when general is not allowed",
+      {},
+      { allowedProfiles: ["baseline"] },
+      null,
+      0,
+      "CapabilityNotAllowed",
+    ],
     ["denies an added capability that is not listed", add("NET_ADMIN"), {}, null, 0, "CapabilityNotAllowed"],
-    ["denies a capability of another allowed profile", add("NET_ADMIN"), { allowedProfiles: ["general", "netadmin"] }, null, 0, "CapabilityNotAllowed"],
+    [
+      "denies a capability of another allowed profile",
+      add("NET_ADMIN"),
+      { allowedProfiles: ["general", "netadmin"] },
+      null,
+      0,
+      "CapabilityNotAllowed",
+    ],
     ["allows a listed capability", add("NET_ADMIN"), { allowedCapabilities: ["NET_ADMIN"] }, null, 0, undefined],
-    ["compares names without CAP_ and case", add("cap_net_admin"), { allowedCapabilities: ["NET_ADMIN"] }, null, 0, undefined],
-    ["denies adding ALL unless ALL is listed", add("ALL"), { allowedCapabilities: ["SYS_ADMIN", "NET_ADMIN"] }, null, 0, "CapabilityNotAllowed"],
-    ["allows anything when ALL is listed", add("SYS_ADMIN", "ALL"), { allowedCapabilities: ["ALL"] }, null, 0, undefined],
-    ["allows added capabilities under restricted (which drops ALL) only when listed", { profile: "restricted", ...add("SYS_ADMIN") }, {}, null, 0, "CapabilityNotAllowed"],
-    ["allows no capabilities at all under baseline", { profile: "baseline" }, { allowedProfiles: ["baseline"] }, null, 0, undefined],
+    [
+      "compares names without CAP_ and case",
+      add("cap_net_admin"),
+      { allowedCapabilities: ["NET_ADMIN"] },
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "denies adding ALL unless ALL is listed",
+      add("ALL"),
+      { allowedCapabilities: ["SYS_ADMIN", "NET_ADMIN"] },
+      null,
+      0,
+      "CapabilityNotAllowed",
+    ],
+    [
+      "allows anything when ALL is listed",
+      add("SYS_ADMIN", "ALL"),
+      { allowedCapabilities: ["ALL"] },
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "allows added capabilities under restricted (which drops ALL) only when listed",
+      { profile: "restricted", ...add("SYS_ADMIN") },
+      {},
+      null,
+      0,
+      "CapabilityNotAllowed",
+    ],
+    [
+      "allows no capabilities at all under baseline",
+      { profile: "baseline" },
+      { allowedProfiles: ["baseline"] },
+      null,
+      0,
+      undefined,
+    ],
   ]);
 
   it("lists only the capabilities that are not allowed", () => {
-    const v = capabilitiesAreAllowed(input({ session: add("SYS_ADMIN", "NET_RAW"), policy: { allowedCapabilities: ["NET_RAW"] } }));
+    const v = capabilitiesAreAllowed(
+      input({ session: add("SYS_ADMIN", "NET_RAW"), policy: { allowedCapabilities: ["NET_RAW"] } }),
+    );
     expect(v?.message).toMatch(/^capabilities SYS_ADMIN are not allowed/);
     expect(v?.message).toContain("profile general adds SYS_PTRACE");
   });
@@ -281,16 +483,51 @@ describe("volumeMountsAreAllowed", () => {
   runRows(volumeMountsAreAllowed, [
     ["allows a session without mounts", {}, {}, withPod, 0, undefined],
     ["denies any mount by default", { volumeMounts: [mount("data")] }, {}, withPod, 0, "VolumeMountsNotAllowed"],
-    ["denies a mount even while the pod is unknown", { volumeMounts: [mount("data")] }, {}, null, 0, "VolumeMountsNotAllowed"],
-    ["allows a mount with allowVolumeMounts", { volumeMounts: [mount("data")] }, { allowVolumeMounts: true }, withPod, 0, undefined],
+    [
+      "denies a mount even while the pod is unknown",
+      { volumeMounts: [mount("data")] },
+      {},
+      null,
+      0,
+      "VolumeMountsNotAllowed",
+    ],
+    [
+      "allows a mount with allowVolumeMounts",
+      { volumeMounts: [mount("data")] },
+      { allowVolumeMounts: true },
+      withPod,
+      0,
+      undefined,
+    ],
   ]);
 });
 
 describe("mountedVolumesExist", () => {
   runRows(mountedVolumesExist, [
-    ["allows mounts of the pod's volumes", { volumeMounts: [mount("data"), mount("config")] }, {}, withPod, 0, undefined],
-    ["denies a mount of a volume the pod lacks", { volumeMounts: [mount("data"), mount("ghost")] }, {}, withPod, 0, "VolumeNotFound"],
-    ["denies a mount into a pod with no volumes", { volumeMounts: [mount("data")] }, {}, pod({ app: "web" }, []), 0, "VolumeNotFound"],
+    [
+      "allows mounts of the pod's volumes",
+      { volumeMounts: [mount("data"), mount("config")] },
+      {},
+      withPod,
+      0,
+      undefined,
+    ],
+    [
+      "denies a mount of a volume the pod lacks",
+      { volumeMounts: [mount("data"), mount("ghost")] },
+      {},
+      withPod,
+      0,
+      "VolumeNotFound",
+    ],
+    [
+      "denies a mount into a pod with no volumes",
+      { volumeMounts: [mount("data")] },
+      {},
+      pod({ app: "web" }, []),
+      0,
+      "VolumeNotFound",
+    ],
     ["is skipped while the pod is unknown", { volumeMounts: [mount("ghost")] }, {}, null, 0, undefined],
   ]);
 
@@ -306,13 +543,62 @@ describe("sensitiveVolumesAreAllowed", () => {
   runRows(sensitiveVolumesAreAllowed, [
     ["allows an emptyDir", { volumeMounts: [mount("data")] }, allowMounts, withPod, 0, undefined],
     ["allows a configMap", { volumeMounts: [mount("config")] }, allowMounts, withPod, 0, undefined],
-    ["allows a projected configMap and downwardAPI", { volumeMounts: [mount("bundle")] }, allowMounts, withPod, 0, undefined],
-    ["denies a secret volume", { volumeMounts: [mount("creds")] }, allowMounts, withPod, 0, "SensitiveVolumeNotAllowed"],
-    ["denies a projected service account token", { volumeMounts: [mount("token")] }, allowMounts, withPod, 0, "SensitiveVolumeNotAllowed"],
-    ["denies a projected pod certificate", { volumeMounts: [mount("certs")] }, allowMounts, withPod, 0, "SensitiveVolumeNotAllowed"],
-    ["denies the kube-api-access token volume", { volumeMounts: [mount("kube-api-access-x7k2p")] }, allowMounts, withPod, 0, "SensitiveVolumeNotAllowed"],
-    ["denies kube-api-access-* by name while the pod is unknown", { volumeMounts: [mount("kube-api-access-x7k2p")] }, allowMounts, null, 0, "SensitiveVolumeNotAllowed"],
-    ["allows a secret volume with allowSensitiveVolumes", { volumeMounts: [mount("creds")] }, { ...allowMounts, allowSensitiveVolumes: true }, withPod, 0, undefined],
+    [
+      "allows a projected configMap and downwardAPI",
+      { volumeMounts: [mount("bundle")] },
+      allowMounts,
+      withPod,
+      0,
+      undefined,
+    ],
+    [
+      "denies a secret volume",
+      { volumeMounts: [mount("creds")] },
+      allowMounts,
+      withPod,
+      0,
+      "SensitiveVolumeNotAllowed",
+    ],
+    [
+      "denies a projected service account token",
+      { volumeMounts: [mount("token")] },
+      allowMounts,
+      withPod,
+      0,
+      "SensitiveVolumeNotAllowed",
+    ],
+    [
+      "denies a projected pod certificate",
+      { volumeMounts: [mount("certs")] },
+      allowMounts,
+      withPod,
+      0,
+      "SensitiveVolumeNotAllowed",
+    ],
+    [
+      "denies the kube-api-access token volume",
+      { volumeMounts: [mount("kube-api-access-x7k2p")] },
+      allowMounts,
+      withPod,
+      0,
+      "SensitiveVolumeNotAllowed",
+    ],
+    [
+      "denies kube-api-access-* by name while the pod is unknown",
+      { volumeMounts: [mount("kube-api-access-x7k2p")] },
+      allowMounts,
+      null,
+      0,
+      "SensitiveVolumeNotAllowed",
+    ],
+    [
+      "allows a secret volume with allowSensitiveVolumes",
+      { volumeMounts: [mount("creds")] },
+      { ...allowMounts, allowSensitiveVolumes: true },
+      withPod,
+      0,
+      undefined,
+    ],
   ]);
 });
 
@@ -333,15 +619,36 @@ describe("isSensitiveVolume", () => {
 describe("secretEnvIsAllowed", () => {
   runRows(secretEnvIsAllowed, [
     ["allows literal values", { env: [{ name: "A", value: "1" }] }, {}, null, 0, undefined],
-    ["allows configMap references", { env: [{ name: "A", valueFrom: { configMapKeyRef: { name: "c", key: "k" } } }] }, {}, null, 0, undefined],
-    ["denies a secretKeyRef", { env: [{ name: "A", value: "1" }, secretEnv("PASSWORD")] }, {}, null, 0, "SecretEnvNotAllowed"],
-    ["allows a secretKeyRef with allowSecretEnv", { env: [secretEnv("PASSWORD")] }, { allowSecretEnv: true }, null, 0, undefined],
+    [
+      "allows configMap references",
+      { env: [{ name: "A", valueFrom: { configMapKeyRef: { name: "c", key: "k" } } }] },
+      {},
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "denies a secretKeyRef",
+      { env: [{ name: "A", value: "1" }, secretEnv("PASSWORD")] },
+      {},
+      null,
+      0,
+      "SecretEnvNotAllowed",
+    ],
+    [
+      "allows a secretKeyRef with allowSecretEnv",
+      { env: [secretEnv("PASSWORD")] },
+      { allowSecretEnv: true },
+      null,
+      0,
+      undefined,
+    ],
   ]);
 
   it("names the variables", () => {
-    expect(secretEnvIsAllowed(input({ session: { env: [secretEnv("PASSWORD"), secretEnv("TOKEN")] } }))?.message).toContain(
-      "environment variables PASSWORD, TOKEN come from Secrets",
-    );
+    expect(
+      secretEnvIsAllowed(input({ session: { env: [secretEnv("PASSWORD"), secretEnv("TOKEN")] } }))?.message,
+    ).toContain("environment variables PASSWORD, TOKEN come from Secrets");
   });
 });
 
@@ -351,7 +658,14 @@ describe("ttlIsWithinMaximum", () => {
     ["allows a ttl equal to maxTTL", { ttl: "2h" }, {}, null, 0, undefined],
     ["denies a ttl above maxTTL", { ttl: "2h1s" }, {}, null, 0, "TTLExceedsMaximum"],
     ["allows a longer ttl under a longer maxTTL", { ttl: "8h" }, { maxTTL: "8h" }, null, 0, undefined],
-    ["denies a policy defaultTTL above its maxTTL for a session without ttl", {}, { defaultTTL: "3h", maxTTL: "1h" }, null, 0, "TTLExceedsMaximum"],
+    [
+      "denies a policy defaultTTL above its maxTTL for a session without ttl",
+      {},
+      { defaultTTL: "3h", maxTTL: "1h" },
+      null,
+      0,
+      "TTLExceedsMaximum",
+    ],
     ["denies a ttl that is not a duration", { ttl: "forever" }, {}, null, 0, "TTLInvalid"],
     ["denies under a maxTTL that is not a duration", {}, { maxTTL: "lots" }, null, 0, "TTLInvalid"],
   ]);
@@ -418,7 +732,9 @@ describe("matchImage", () => {
   const oracle = (pattern: string, image: string): boolean => {
     const source = pattern
       .split(/(\*\*+|\*)/)
-      .map((part) => (part.startsWith("**") ? ".*" : part === "*" ? "[^/]*" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .map((part) =>
+        part.startsWith("**") ? ".*" : part === "*" ? "[^/]*" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+      )
       .join("");
     return new RegExp(`^${source}$`, "su").test(image);
   };
@@ -449,7 +765,10 @@ describe("imageSpellings", () => {
     ["busybox", ["busybox", "docker.io/library/busybox", "docker.io/library/busybox:latest", "busybox:latest"]],
     ["busybox:1.36", ["busybox:1.36", "docker.io/library/busybox:1.36"]],
     ["docker.io/library/busybox:1.36", ["docker.io/library/busybox:1.36", "busybox:1.36"]],
-    ["index.docker.io/library/busybox:1.36", ["index.docker.io/library/busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36"]],
+    [
+      "index.docker.io/library/busybox:1.36",
+      ["index.docker.io/library/busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36"],
+    ],
     ["docker.io/busybox:1.36", ["docker.io/busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36"]],
     ["nicolaka/netshoot:v0.13", ["nicolaka/netshoot:v0.13", "docker.io/nicolaka/netshoot:v0.13"]],
     ["registry.local/tools:1", ["registry.local/tools:1"]],
@@ -485,25 +804,71 @@ describe("matchesSelector", () => {
     ["matchLabels on a pod without labels", { matchLabels: { app: "web" } }, undefined, false],
     ["matchLabels with a prefixed key", { matchLabels: { "example.com/owner": "team-a" } }, labels, true],
     ["In holds", { matchExpressions: [{ key: "tier", operator: "In", values: ["frontend", "edge"] }] }, labels, true],
-    ["In fails on another value", { matchExpressions: [{ key: "tier", operator: "In", values: ["backend"] }] }, labels, false],
-    ["In fails on a missing label", { matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }] }, labels, false],
-    ["In with no values selects nothing", { matchExpressions: [{ key: "tier", operator: "In", values: [] }] }, labels, false],
-    ["NotIn holds on another value", { matchExpressions: [{ key: "tier", operator: "NotIn", values: ["backend"] }] }, labels, true],
-    ["NotIn holds on a missing label", { matchExpressions: [{ key: "zone", operator: "NotIn", values: ["a"] }] }, labels, true],
-    ["NotIn fails on a listed value", { matchExpressions: [{ key: "tier", operator: "NotIn", values: ["frontend"] }] }, labels, false],
+    [
+      "In fails on another value",
+      { matchExpressions: [{ key: "tier", operator: "In", values: ["backend"] }] },
+      labels,
+      false,
+    ],
+    [
+      "In fails on a missing label",
+      { matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }] },
+      labels,
+      false,
+    ],
+    [
+      "In with no values selects nothing",
+      { matchExpressions: [{ key: "tier", operator: "In", values: [] }] },
+      labels,
+      false,
+    ],
+    [
+      "NotIn holds on another value",
+      { matchExpressions: [{ key: "tier", operator: "NotIn", values: ["backend"] }] },
+      labels,
+      true,
+    ],
+    [
+      "NotIn holds on a missing label",
+      { matchExpressions: [{ key: "zone", operator: "NotIn", values: ["a"] }] },
+      labels,
+      true,
+    ],
+    [
+      "NotIn fails on a listed value",
+      { matchExpressions: [{ key: "tier", operator: "NotIn", values: ["frontend"] }] },
+      labels,
+      false,
+    ],
     ["NotIn with no values selects nothing", { matchExpressions: [{ key: "tier", operator: "NotIn" }] }, labels, false],
     ["Exists holds", { matchExpressions: [{ key: "app", operator: "Exists" }] }, labels, true],
     ["Exists fails", { matchExpressions: [{ key: "zone", operator: "Exists" }] }, labels, false],
-    ["Exists with values selects nothing", { matchExpressions: [{ key: "app", operator: "Exists", values: ["web"] }] }, labels, false],
+    [
+      "Exists with values selects nothing",
+      { matchExpressions: [{ key: "app", operator: "Exists", values: ["web"] }] },
+      labels,
+      false,
+    ],
     ["DoesNotExist holds", { matchExpressions: [{ key: "zone", operator: "DoesNotExist" }] }, labels, true],
     ["DoesNotExist fails", { matchExpressions: [{ key: "app", operator: "DoesNotExist" }] }, labels, false],
     [
       "matchLabels and matchExpressions together",
-      { matchLabels: { app: "web" }, matchExpressions: [{ key: "tier", operator: "In", values: ["frontend"] }, { key: "debug", operator: "DoesNotExist" }] },
+      {
+        matchLabels: { app: "web" },
+        matchExpressions: [
+          { key: "tier", operator: "In", values: ["frontend"] },
+          { key: "debug", operator: "DoesNotExist" },
+        ],
+      },
       labels,
       true,
     ],
-    ["an inherited property is not a label", { matchExpressions: [{ key: "toString", operator: "Exists" }] }, {}, false],
+    [
+      "an inherited property is not a label",
+      { matchExpressions: [{ key: "toString", operator: "Exists" }] },
+      {},
+      false,
+    ],
   ])("%s", (_name, selector, podLabels, expected) => {
     expect(matchesSelector(selector, podLabels)).toBe(expected);
   });
@@ -551,12 +916,20 @@ describe("policy properties", () => {
           const s = session({
             image: g.image,
             ...(g.profile ? { profile: g.profile } : {}),
-            securityContext: { ...(g.privileged === undefined ? {} : { privileged: g.privileged }), capabilities: { add: g.caps } },
+            securityContext: {
+              ...(g.privileged === undefined ? {} : { privileged: g.privileged }),
+              capabilities: { add: g.caps },
+            },
             volumeMounts: g.mounts.map(mount),
             env: g.env.map(([n, fromSecret]) => (fromSecret ? secretEnv(n) : { name: n, value: "v" })),
             ...(g.ttlMinutes === undefined ? {} : { ttl: `${g.ttlMinutes}m` }),
           });
-          const violations = evaluatePolicy({ session: s, policy: policy(allowAll), pod: pod(g.labels), otherSessionsOnPod: g.others });
+          const violations = evaluatePolicy({
+            session: s,
+            policy: policy(allowAll),
+            pod: pod(g.labels),
+            otherSessionsOnPod: g.others,
+          });
           expect(violations).toEqual([]);
         },
       ),
@@ -566,7 +939,9 @@ describe("policy properties", () => {
   it("always finds ImageNotAllowed for an image that no pattern matches, whatever else the session does", () => {
     const segment = fc.stringMatching(/^[a-z0-9.:-]{1,8}$/);
     const image = fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => parts.join("/"));
-    const pattern = fc.array(fc.oneof(segment, fc.constantFrom("*", "**", "*:*")), { minLength: 1, maxLength: 3 }).map((p) => p.join("/"));
+    const pattern = fc
+      .array(fc.oneof(segment, fc.constantFrom("*", "**", "*:*")), { minLength: 1, maxLength: 3 })
+      .map((p) => p.join("/"));
     fc.assert(
       fc.property(fc.array(pattern, { minLength: 1, maxLength: 4 }), image, fc.boolean(), (patterns, img, pinned) => {
         const ref = pinned ? `${img}@sha256:${DIGEST}` : img;
@@ -613,7 +988,13 @@ describe("DebugPolicy CRD", () => {
   });
 
   it("has the names, scope and short name kubectl uses", () => {
-    expect(crd.spec.names).toMatchObject({ kind: "DebugPolicy", plural: "debugpolicies", singular: "debugpolicy", shortNames: ["dbgpol"], categories: ["debugging"] });
+    expect(crd.spec.names).toMatchObject({
+      kind: "DebugPolicy",
+      plural: "debugpolicies",
+      singular: "debugpolicy",
+      shortNames: ["dbgpol"],
+      categories: ["debugging"],
+    });
     expect(crd.spec.scope).toBe("Namespaced");
     expect(version.name).toBe("v1alpha1");
     expect(version.subresources).toBeUndefined();
@@ -621,7 +1002,9 @@ describe("DebugPolicy CRD", () => {
 
   it("describes every property (kubectl explain shows them)", () => {
     const all = properties(specSchema, "spec");
-    expect(all.map(([p]) => p)).toEqual(expect.arrayContaining(["spec.targetSelector.matchExpressions[].operator", "spec.allowedImages[]"]));
+    expect(all.map(([p]) => p)).toEqual(
+      expect.arrayContaining(["spec.targetSelector.matchExpressions[].operator", "spec.allowedImages[]"]),
+    );
     expect(all.filter(([, s]) => !s.description?.trim()).map(([p]) => p)).toEqual([]);
     expect(specSchema.description).toBeTruthy();
   });
@@ -649,7 +1032,13 @@ describe("DebugPolicy CRD", () => {
     expect(specSchema.required).toEqual(["allowedImages"]);
     expect((p.allowedImages as Schema & { minItems?: number }).minItems).toBe(1);
     expect(p.allowedProfiles?.default).toEqual(["general", "baseline", "restricted"]);
-    for (const flag of ["requireDigest", "allowPrivileged", "allowVolumeMounts", "allowSensitiveVolumes", "allowSecretEnv"]) {
+    for (const flag of [
+      "requireDigest",
+      "allowPrivileged",
+      "allowVolumeMounts",
+      "allowSensitiveVolumes",
+      "allowSecretEnv",
+    ]) {
       expect(p[flag]?.default, flag).toBe(false);
     }
     expect([p.defaultTTL?.default, p.maxTTL?.default, p.maxSessionsPerPod?.default]).toEqual(["30m", "2h", 1]);

@@ -34,10 +34,20 @@ describe("predicates", () => {
   });
 
   it.each([
-    { name: "the injected pod with our container", s: session({ status: injected }), p: pod({ ephemeralContainers: [CNAME] }), trusted: true },
+    {
+      name: "the injected pod with our container",
+      s: session({ status: injected }),
+      p: pod({ ephemeralContainers: [CNAME] }),
+      trusted: true,
+    },
     { name: "nothing cached", s: session({ status: injected }), p: undefined, trusted: false },
     { name: "our container not visible yet", s: session({ status: injected }), p: pod(), trusted: false },
-    { name: "another pod under the name", s: session({ status: injected }), p: pod({ uid: "other", ephemeralContainers: [CNAME] }), trusted: false },
+    {
+      name: "another pod under the name",
+      s: session({ status: injected }),
+      p: pod({ uid: "other", ephemeralContainers: [CNAME] }),
+      trusted: false,
+    },
     { name: "a session before injection", s: session(), p: pod({ ephemeralContainers: [CNAME] }), trusted: false },
     {
       name: "a session being deleted",
