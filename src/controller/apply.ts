@@ -7,7 +7,7 @@ import { apiMessage, isAdmissionRefusal, isConflict, isNotFound, isTooManyReques
 import { EventRecorder } from "../runtime/events.ts";
 import type { Plan, PlannedEvent, PodWrite, Refusal } from "./plan.ts";
 import { statusPatch } from "./status-diff.ts";
-import { FIELD_MANAGER, type ClusterWriter } from "./writer.ts";
+import { FIELD_MANAGER, lostInjectionRace, type ClusterWriter } from "./writer.ts";
 
 export interface ApplyHooks {
   onInjected?(session: DebugSession): void;
@@ -81,7 +81,8 @@ export class Applier {
         } catch (err) {
           // Admission (Pod Security, a policy engine) or validation said no: a user-level refusal that
           // repeats until something changes, so it is recorded and not retried.
-          if (!isAdmissionRefusal(err)) throw err;
+          // Another debugger got into the pod since we looked: retried on a fresh read, not a refusal.
+          if (!isAdmissionRefusal(err) || lostInjectionRace(err)) throw err;
           log.warn({ pod: write.pod, reason: apiMessage(err) }, "apiserver refused the debugger");
           return { of: "injection", message: apiMessage(err) };
         }
@@ -89,7 +90,7 @@ export class Applier {
         log.info({ pod: write.pod, container: write.container.name }, "injected debugger");
         return undefined;
       case "markPod":
-        await this.writer.markPod(ref, write.session, write.taintedBy, pod);
+        await this.writer.markPod(ref, write.label, write.taintedBy, pod);
         return undefined;
       case "removePod":
         return this.removePod(ref, write.how, session, log);

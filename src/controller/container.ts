@@ -19,6 +19,20 @@ export function ephemeralContainerName(session: DebugSession): string {
   return `${base.slice(0, room).replace(/-+$/, "")}-${suffix}`;
 }
 
+/** A label value holds at most 63 characters; a DebugSession name up to 253. */
+const MAX_LABEL_VALUE = 63;
+
+/**
+ * The value of the pod's session label: the session's name when it fits a label value, else its first
+ * characters and a hash of the whole name, so a label patch never fails after the debugger went in.
+ * The label only selects the pod for the operator's cache; the annotation keeps the full names.
+ */
+export function sessionLabelValue(sessionName: string): string {
+  if (sessionName.length <= MAX_LABEL_VALUE) return sessionName;
+  const hash = createHash("sha256").update(sessionName).digest("hex").slice(0, 10);
+  return `${sessionName.slice(0, MAX_LABEL_VALUE - hash.length - 1).replace(/[^a-z0-9]+$/, "")}-${hash}`;
+}
+
 export function ephemeralContainer(session: DebugSession): V1EphemeralContainer {
   const s = session.spec;
   const c: V1EphemeralContainer = { name: ephemeralContainerName(session), image: s.image };

@@ -7,7 +7,7 @@ export type PodWrite =
   /** Add the debugger to the pod with this UID (never to a pod recreated under the same name). */
   | { kind: "inject"; pod: string; podUID: string; container: V1EphemeralContainer }
   /** Label the pod for our pod cache and record every session that tainted it. */
-  | { kind: "markPod"; pod: string; podUID: string; session: string; taintedBy: string[] }
+  | { kind: "markPod"; pod: string; podUID: string; label: string; taintedBy: string[] }
   /** Remove the tainted pod, with a UID precondition. */
   | { kind: "removePod"; pod: string; podUID: string; how: ExpiryAction };
 

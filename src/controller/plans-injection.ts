@@ -2,7 +2,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { SESSION_ANNOTATION, SESSION_LABEL, type DebugSession } from "../api/types.ts";
 import { accessDenial } from "./access.ts";
-import { ephemeralContainer } from "./container.ts";
+import { ephemeralContainer, sessionLabelValue } from "./container.ts";
 import type { DecideOptions } from "./input.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan, type PodWrite } from "./plan.ts";
 import { planDenied, planEnded, withTransitionEvent } from "./plans-ended.ts";
@@ -137,7 +137,7 @@ export function markPod(pod: V1Pod, session: DebugSession): PodWrite[] {
       kind: "markPod",
       pod: pod.metadata?.name ?? "",
       podUID: pod.metadata?.uid ?? "",
-      session: sessionName,
+      label: sessionLabelValue(sessionName),
       taintedBy,
     },
   ];

@@ -16,11 +16,25 @@ export function requester(session: DebugSession): RequestedBy | undefined {
   const a = session.metadata.annotations;
   const username = a?.[REQUESTER_ANNOTATION];
   if (!username) return undefined;
-  const groups = (a[REQUESTER_GROUPS_ANNOTATION] ?? "")
-    .split(",")
-    .map((g) => g.trim())
-    .filter(Boolean);
+  const groups = decodeGroups(a[REQUESTER_GROUPS_ANNOTATION] ?? "");
   return groups.length ? { username, groups } : { username };
+}
+
+const GROUP_ESCAPES: Readonly<Record<string, string>> = { "%25": "%", "%2C": "," };
+
+/**
+ * The groups of the stamp (config/admission/requester-stamp.yaml): each with "%" and "," percent-
+ * encoded, joined with ",". Read back exactly, so a group named "devs,system:masters" stays one group.
+ */
+export function decodeGroups(stamp: string): string[] {
+  // Not trimmed: " system:masters" is another group than "system:masters". Empty names are no group.
+  const groups = stamp.split(",").filter((g) => g !== "");
+  return groups.map((g) => g.replace(/%(25|2C)/g, (code) => GROUP_ESCAPES[code] ?? code));
+}
+
+/** The inverse of decodeGroups, as the admission stamp writes it. */
+export function encodeGroups(groups: readonly string[]): string {
+  return groups.map((g) => g.replace(/%/g, "%25").replace(/,/g, "%2C")).join(",");
 }
 
 /**

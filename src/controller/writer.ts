@@ -10,6 +10,7 @@ import {
   type V1EphemeralContainer,
   type V1Pod,
 } from "@kubernetes/client-node";
+import { apiMessage, isInvalid } from "../runtime/errors.ts";
 import {
   FINALIZER,
   GROUP,
@@ -39,7 +40,7 @@ export interface ClusterWriter {
   deleteSession(session: DebugSession): Promise<void>;
   /** `observed` is the pod as this pass saw it (the debuggers already in it). */
   injectEphemeralContainer(pod: PodRef, container: V1EphemeralContainer, observed: V1Pod | undefined): Promise<void>;
-  markPod(pod: PodRef, session: string, taintedBy: string[], observed: V1Pod | undefined): Promise<void>;
+  markPod(pod: PodRef, label: string, taintedBy: string[], observed: V1Pod | undefined): Promise<void>;
   evictPod(pod: PodRef): Promise<void>;
   deletePod(pod: PodRef): Promise<void>;
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
@@ -118,8 +119,8 @@ export class ApiClusterWriter implements ClusterWriter {
     );
   }
 
-  async markPod(pod: PodRef, session: string, taintedBy: string[], observed: V1Pod | undefined): Promise<void> {
-    const body = markOps(pod.uid, session, taintedBy, observed);
+  async markPod(pod: PodRef, label: string, taintedBy: string[], observed: V1Pod | undefined): Promise<void> {
+    const body = markOps(pod.uid, label, taintedBy, observed);
     await this.core.patchNamespacedPod(
       { name: pod.name, namespace: pod.namespace, body, fieldManager: FIELD_MANAGER },
       jsonPatch,
@@ -159,14 +160,22 @@ export function injectOps(podUID: string, container: V1EphemeralContainer, obser
   ];
 }
 
+/**
+ * The apiserver refused our injection because the list it would set drops a debugger another writer
+ * added after we looked (the first injection into a pod sets the whole list): a race, not a refusal.
+ */
+export function lostInjectionRace(err: unknown): boolean {
+  return isInvalid(err) && /existing ephemeral containers .* may not be removed/.test(apiMessage(err));
+}
+
 /** The JSON patch that labels the pod for our cache and records, joined, every session that tainted it. */
-export function markOps(podUID: string, session: string, taintedBy: string[], observed: V1Pod | undefined): object[] {
+export function markOps(podUID: string, label: string, taintedBy: string[], observed: V1Pod | undefined): object[] {
   const value = taintedBy.join(",");
   return [
     { op: "test", path: "/metadata/uid", value: podUID },
     observed?.metadata?.labels !== undefined
-      ? { op: "add", path: `/metadata/labels/${escapePointer(SESSION_LABEL)}`, value: session }
-      : { op: "add", path: "/metadata/labels", value: { [SESSION_LABEL]: session } },
+      ? { op: "add", path: `/metadata/labels/${escapePointer(SESSION_LABEL)}`, value: label }
+      : { op: "add", path: "/metadata/labels", value: { [SESSION_LABEL]: label } },
     observed?.metadata?.annotations !== undefined
       ? { op: "add", path: `/metadata/annotations/${escapePointer(SESSION_ANNOTATION)}`, value }
       : { op: "add", path: "/metadata/annotations", value: { [SESSION_ANNOTATION]: value } },

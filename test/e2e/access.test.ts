@@ -14,7 +14,7 @@ import {
   waitFor,
   type Operator,
 } from "../support/kube.ts";
-import { createBarePod, podJson, sessionStatus } from "../support/workloads.ts";
+import { createBarePod, podJson, sessionStatus, userRoleBinding } from "../support/workloads.ts";
 
 const ALICE = ["--as", "alice", "--as-group", "team-a-devs"];
 
@@ -67,23 +67,13 @@ spec:
   allowedProfiles: [general, baseline, restricted, netadmin, sysadmin]
   allowPrivileged: true
 ---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: alice-requester}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: debugsession-requester}
-subjects: [{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}]
----
+${userRoleBinding("alice-requester", "alice", "debugsession-requester")}---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: use-p1}
 rules: [{apiGroups: [debugging.dev], resources: [debugpolicies], verbs: [use], resourceNames: [p1]}]
 ---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: alice-use-p1}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: use-p1}
-subjects: [{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}]
-`,
+${userRoleBinding("alice-use-p1", "alice", "use-p1", "Role")}`,
     });
     createBarePod(teamA, "web");
     kubectlOk(["-n", teamA, "label", "pod", "web", "app=web"]);

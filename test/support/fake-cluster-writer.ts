@@ -114,10 +114,10 @@ export class FakeClusterWriter implements ClusterWriter {
     return Promise.resolve();
   }
 
-  markPod(ref: PodRef, session: string, taintedBy: string[]): Promise<void> {
+  markPod(ref: PodRef, label: string, taintedBy: string[]): Promise<void> {
     const p = this.podFor(ref);
     this.writes.push("markPod");
-    const labels = { ...p.metadata?.labels, [SESSION_LABEL]: session };
+    const labels = { ...p.metadata?.labels, [SESSION_LABEL]: label };
     const annotations = { ...p.metadata?.annotations, [SESSION_ANNOTATION]: taintedBy.join(",") };
     this.pod = { ...p, metadata: { ...p.metadata, labels, annotations } };
     return Promise.resolve();

@@ -42,6 +42,18 @@ export function kubectl(args: string[], opts: { input?: string; as?: string; tim
   return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
+/** kubectl in the background, so several requests can reach the apiserver at the same moment. */
+export function kubectlAsync(args: string[], opts: { input?: string } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(kubectlPath(), ["--kubeconfig", kubeconfigPath(), ...args], { stdio: "pipe" });
+    let [stdout, stderr] = ["", ""];
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
 /** Like kubectl, but throws with stderr when it fails. */
 export function kubectlOk(args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
   const r = kubectl(args, opts);

@@ -128,3 +128,18 @@ export function podJson(
   const r = kubectlOk(["-n", ns, "get", "pod", name, "--ignore-not-found", "-o", "json"]);
   return r.trim() ? (JSON.parse(r) as ReturnType<typeof podJson>) : undefined;
 }
+
+/** A RoleBinding of `role` (a ClusterRole, or a Role of the namespace) to one user, as a YAML document. */
+export function userRoleBinding(
+  name: string,
+  user: string,
+  role: string,
+  kind: "ClusterRole" | "Role" = "ClusterRole",
+): string {
+  return `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ${name}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ${kind}, name: ${role}}
+subjects: [{kind: User, name: ${user}, apiGroup: rbac.authorization.k8s.io}]
+`;
+}

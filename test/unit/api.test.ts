@@ -3,7 +3,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatDuration, parseDuration } from "../../src/api/duration.ts";
 import type { DebugSession, DebugSessionSpec, Profile } from "../../src/api/types.ts";
-import { attachCommand, ephemeralContainer, ephemeralContainerName } from "../../src/controller/container.ts";
+import {
+  attachCommand,
+  ephemeralContainer,
+  ephemeralContainerName,
+  sessionLabelValue,
+} from "../../src/controller/container.ts";
 import { effectiveSecurityContext, profileSecurityContext } from "../../src/api/profiles.ts";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -287,5 +292,27 @@ describe("attachCommand", () => {
   it("names the session's namespace", () => {
     const s = session({ namespace: "payments" });
     expect(attachCommand(s, "api-7")).toMatch(/ -n payments$/);
+  });
+});
+
+describe("sessionLabelValue", () => {
+  const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+  it("is the session's name when that fits a label value", () => {
+    expect(sessionLabelValue("debug-web")).toBe("debug-web");
+    expect(sessionLabelValue("a".repeat(63))).toBe("a".repeat(63));
+  });
+
+  it("fits a label value for every DebugSession name up to 253 characters, and tells long names apart", () => {
+    const subdomain = fc.stringMatching(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/);
+    fc.assert(
+      fc.property(subdomain, (name) => {
+        const value = sessionLabelValue(name);
+        expect(value.length).toBeLessThanOrEqual(63);
+        expect(value).toMatch(LABEL_VALUE);
+      }),
+    );
+    const long = "x".repeat(100);
+    expect(sessionLabelValue(`${long}-a`)).not.toBe(sessionLabelValue(`${long}-b`));
   });
 });

@@ -69,6 +69,17 @@ describe("Applier", () => {
     expect(w.writes).toEqual(["addFinalizer", "status Failed/InjectionRefused"]);
   });
 
+  it("an injection that lost a race to another debugger (422, the list it sets drops one) is retried, not Failed", async () => {
+    const { w, pass } = setup([FINALIZER]);
+    const message =
+      'Pod "web-0" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers "dbg-b-73c51" may not be removed';
+    w.refuseInjection = new FakeApiError(422, message);
+    await expect(pass()).rejects.toThrow("may not be removed");
+    expect(w.writes).toEqual([]);
+    await pass();
+    expect(w.writes).toEqual(["inject", "markPod", "status Injecting/ContainerCreating"]);
+  });
+
   it("an injection that fails for another reason (500) is thrown for a retry, and nothing after it is written", async () => {
     const { w, pass } = setup([FINALIZER]);
     w.refuseInjection = new FakeApiError(500, "etcdserver: request timed out");

@@ -245,7 +245,7 @@ describe("decide: injection", () => {
       kind: "markPod",
       pod: POD_NAME,
       podUID: POD_UID,
-      session: SESSION_NAME,
+      label: SESSION_NAME,
       taintedBy: [SESSION_NAME],
     });
     expect(
@@ -385,7 +385,7 @@ describe("decide: injection", () => {
     expect(kinds(plan)).not.toContain("inject");
     expect(actionOf(plan, "markPod")).toMatchObject({
       podUID: POD_UID,
-      session: SESSION_NAME,
+      label: SESSION_NAME,
       taintedBy: [SESSION_NAME],
     });
     expect(
@@ -912,7 +912,7 @@ describe("decide: pod marks", () => {
   it("adds the label without listing the session twice in the annotation", () => {
     const p = taintedPod(running(), { labels: { app: "web" }, annotations: { [SESSION_ANNOTATION]: SESSION_NAME } });
     const plan = decide({ session: session({ status: reserved(ago(MIN), { phase: "Running" }) }), pod: p, now: NOW });
-    expect(actionOf(plan, "markPod")).toMatchObject({ session: SESSION_NAME, taintedBy: [SESSION_NAME] });
+    expect(actionOf(plan, "markPod")).toMatchObject({ label: SESSION_NAME, taintedBy: [SESSION_NAME] });
   });
 
   it("appends a second session to the annotation of a pod another session tainted", () => {

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { parseDuration } from "../../src/api/duration.ts";
 import { DEFAULT_TTL, PHASES, type Phase } from "../../src/api/types.ts";
-import { awaitsInjection, cachedPodIsTrusted, holdsPod, isInjected } from "../../src/controller/predicates.ts";
+import {
+  awaitsInjection,
+  cachedPodIsTrusted,
+  decodeGroups,
+  encodeGroups,
+  holdsPod,
+  isInjected,
+} from "../../src/controller/predicates.ts";
+import fc from "fast-check";
 import { CNAME, MIN, NOW, POD_UID, ago, iso, pod, session } from "./fixtures.ts";
 
 const injected = { phase: "Running" as Phase, targetPodUID: POD_UID, injectedAt: iso(ago(MIN)) };
@@ -57,5 +65,28 @@ describe("predicates", () => {
     },
   ])("cachedPodIsTrusted: $name -> $trusted", ({ s, p, trusted }) => {
     expect(cachedPodIsTrusted(s, p)).toBe(trusted);
+  });
+});
+
+describe("the requester's groups in the admission stamp", () => {
+  it.each([
+    ["a comma inside a group", ["devs,system:masters", "system:authenticated"]],
+    ["a percent sign and an encoded-looking name", ["100%", "%2C", "%25x"]],
+    ["spaces are kept", [" system:masters", "team a"]],
+    ["an LDAP DN", ["cn=admins,ou=groups,dc=example,dc=com"]],
+  ])("read back exactly: %s", (_name, groups) => {
+    expect(decodeGroups(encodeGroups(groups))).toEqual(groups);
+  });
+
+  it("round-trips any list of non-empty names", () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ minLength: 1 })), (groups) => {
+        expect(decodeGroups(encodeGroups(groups))).toEqual(groups);
+      }),
+    );
+  });
+
+  it("reads a stamp written before the encoding the same way (no % or , inside names)", () => {
+    expect(decodeGroups("team-a,system:authenticated")).toEqual(["team-a", "system:authenticated"]);
   });
 });
