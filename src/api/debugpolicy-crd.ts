@@ -107,9 +107,13 @@ const spec: Schema = obj(
         "kube-api-access-* token volume. Needs allowVolumeMounts too.",
       { default: false },
     ),
-    allowSecretEnv: bool("Allow environment variables taken from a Secret (env[].valueFrom.secretKeyRef).", {
-      default: false,
-    }),
+    allowSecretEnv: bool(
+      "Allow environment variables taken from a Secret or a ConfigMap (env[].valueFrom.secretKeyRef, configMapKeyRef): " +
+        "the kubelet reads them, so the requester needs no right on them.",
+      {
+        default: false,
+      },
+    ),
     defaultTTL: duration(
       "TTL of a session that sets none, as a duration (30m, 2h). At least 1m, at most maxTTL.",
       DEFAULT_TTL,

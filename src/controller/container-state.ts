@@ -19,10 +19,11 @@ export function mirrorContainerState(pod: V1Pod, name: string): ContainerStateMi
   const st = stateOf(pod, name);
   if (st?.terminated) {
     const t = st.terminated;
+    // Not the termination message: the debugger writes it (with FallbackToLogsOnError, the tail of its
+    // output), and anyone who may read the session would read it. kubectl logs shows it to those allowed.
     return withoutUndefined<ContainerStateMirror>({
       state: "terminated",
       reason: t.reason,
-      message: t.message,
       exitCode: t.exitCode,
       startedAt: iso(t.startedAt),
       finishedAt: iso(t.finishedAt),

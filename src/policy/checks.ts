@@ -198,6 +198,24 @@ export const secretEnvIsAllowed: PolicyCheck = ({ session, policy }) => {
   };
 };
 
+/**
+ * ConfigMaps are read by the kubelet, not by the requester: a configMapKeyRef would hand over any
+ * ConfigMap of the namespace. allowSecretEnv governs both kinds of object reference.
+ */
+export const configMapEnvIsAllowed: PolicyCheck = ({ session, policy }) => {
+  if (policy.spec.allowSecretEnv) return undefined;
+  const fromConfigMaps = (session.spec.env ?? []).filter((e) => e.valueFrom?.configMapKeyRef).map((e) => e.name);
+  if (fromConfigMaps.length === 0) return undefined;
+  return {
+    rule: "configMapEnvIsAllowed",
+    reason: "ConfigMapEnvNotAllowed",
+    message:
+      `environment variables ${list(fromConfigMaps)} come from ConfigMaps, which ${ref(policy)} does not allow ` +
+      "(spec.allowSecretEnv: false, which covers ConfigMaps too); remove their valueFrom.configMapKeyRef " +
+      "or ask a policy admin to allow env from objects",
+  };
+};
+
 export const ttlIsWithinMaximum: PolicyCheck = ({ session, policy }) => {
   const ttl = effectiveTTL(session, policy);
   const source = session.spec.ttl === undefined ? `spec.defaultTTL of ${ref(policy)}` : "spec.ttl";

@@ -10,6 +10,7 @@ import {
   privilegedIsAllowed,
   profileIsAllowed,
   secretEnvIsAllowed,
+  configMapEnvIsAllowed,
   sensitiveVolumesAreAllowed,
   ttlIsWithinMaximum,
   volumeMountsAreAllowed,
@@ -34,6 +35,7 @@ export const POLICY_CHECKS: readonly PolicyCheck[] = [
   mountedVolumesExist,
   sensitiveVolumesAreAllowed,
   secretEnvIsAllowed,
+  configMapEnvIsAllowed,
   ttlIsWithinMaximum,
   podHasRoomForSession,
 ];

@@ -136,6 +136,29 @@ ${userRoleBinding("mallory-policy-user", "mallory", "debugpolicy-user")}`,
     expect(debuggersIn(ns, "pair")).toHaveLength(names.length);
   });
 
+  it("cannot read a ConfigMap through env: configMapKeyRef is refused at apply time", () => {
+    kubectlOk(["-n", ns, "create", "configmap", "app-config", "--from-literal=token=cm-value"]);
+    const env = [{ name: "T", valueFrom: { configMapKeyRef: { name: "app-config", key: "token" } } }];
+    const r = asMallory(["apply", "-f", "-"], session("cm-env", { env }));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      "environment variables from ConfigMaps (env[].valueFrom.configMapKeyRef) are not allowed",
+    );
+    expect(kubectl(["-n", ns, "get", "dbg", "cm-env"]).code).not.toBe(0);
+  });
+
+  it("cannot read the debugger's output through the session's status (termination message)", async () => {
+    const name = "leak";
+    // Printed by the shell, absent from the spec: the arithmetic happens only in the debugger.
+    const marker = "leak-42-marker";
+    const manifest = session(name, { command: ["sh", "-c", "echo leak-$((6*7))-marker; exit 3"] });
+    expect(asMallory(["apply", "-f", "-"], manifest).stderr).toBe("");
+    await waitFor(() => sessionStatus(ns, name).containerState?.state === "terminated", 60_000, "the debugger exited");
+    const seen = asMallory(["get", "dbg", name, "-o", "json"]).stdout;
+    expect(JSON.parse(seen)).toMatchObject({ status: { containerState: { exitCode: 3 } } });
+    expect(seen).not.toContain(marker);
+  });
+
   it("no pod outside the policy's selector gained a debugger, and a new allowed session still runs", async () => {
     expect(debuggersIn(ns, "bystander")).toEqual([]);
     expect(asMallory(["apply", "-f", "-"], session("still-served")).stderr).toBe("");

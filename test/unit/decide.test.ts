@@ -1201,3 +1201,14 @@ describe("decide: properties", () => {
     );
   });
 });
+
+describe("decide: what of the debugger reaches the session's status", () => {
+  it("mirrors exit code and reason but never the termination message (the debugger's own output)", () => {
+    const state: V1ContainerState = {
+      terminated: { exitCode: 3, reason: "Error", message: "TOKEN=s3cr3t from the target's environment" },
+    };
+    const plan = decide({ session: session({ status: reserved(ago(MIN)) }), pod: taintedPod(state), now: NOW });
+    expect(plan.status.containerState).toMatchObject({ state: "terminated", exitCode: 3, reason: "Error" });
+    expect(JSON.stringify(plan.status)).not.toContain("s3cr3t");
+  });
+});

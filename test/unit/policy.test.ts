@@ -23,6 +23,7 @@ import {
   privilegedIsAllowed,
   profileIsAllowed,
   secretEnvIsAllowed,
+  configMapEnvIsAllowed,
   sensitiveVolumesAreAllowed,
   ttlIsWithinMaximum,
   volumeMountsAreAllowed,
@@ -103,6 +104,10 @@ function input(
 
 const mount = (name: string): V1VolumeMount => ({ name, mountPath: `/mnt/${name}` });
 const secretEnv = (name: string): V1EnvVar => ({ name, valueFrom: { secretKeyRef: { name: "db", key: "password" } } });
+const configMapEnv = (name: string): V1EnvVar => ({
+  name,
+  valueFrom: { configMapKeyRef: { name: "cfg", key: "token" } },
+});
 
 /** [case, session spec, policy spec, pod (null: unknown), other sessions, expected reason or undefined] */
 type Row = [string, Partial<DebugSessionSpec>, Partial<DebugPolicySpec>, V1Pod | null, number, string | undefined];
@@ -187,7 +192,7 @@ describe("evaluatePolicy", () => {
         image: "x",
         profile: "sysadmin",
         volumeMounts: [mount("creds"), mount("ghost")],
-        env: [secretEnv("A")],
+        env: [secretEnv("A"), configMapEnv("B")],
         ttl: "9h",
         policy: "other",
       },
@@ -669,6 +674,20 @@ describe("ttlIsWithinMaximum", () => {
     ["denies a ttl that is not a duration", { ttl: "forever" }, {}, null, 0, "TTLInvalid"],
     ["denies under a maxTTL that is not a duration", {}, { maxTTL: "lots" }, null, 0, "TTLInvalid"],
   ]);
+});
+
+describe("configMapEnvIsAllowed", () => {
+  it("refuses env from a ConfigMap unless allowSecretEnv, naming the variables and the fix", () => {
+    const v = configMapEnvIsAllowed(
+      input({ session: { env: [configMapEnv("TOKEN"), { name: "PLAIN", value: "x" }] } }),
+    );
+    expect(v).toMatchObject({ reason: "ConfigMapEnvNotAllowed" });
+    expect(v?.message).toContain("TOKEN");
+    expect(v?.message).not.toContain("PLAIN");
+    expect(
+      configMapEnvIsAllowed(input({ session: { env: [configMapEnv("TOKEN")] }, policy: { allowSecretEnv: true } })),
+    ).toBeUndefined();
+  });
 });
 
 describe("effectiveTTL", () => {
