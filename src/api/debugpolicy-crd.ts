@@ -3,10 +3,12 @@
 import { DURATION_PATTERN } from "./duration.ts";
 import { arr, bool, int, namespacedCRD, obj, str, stringMap, type Schema } from "./schema.ts";
 import {
+  DEFAULT_ALLOWED_EXPIRY_ACTIONS,
   DEFAULT_ALLOWED_PROFILES,
   DEFAULT_MAX_SESSIONS_PER_POD,
   DEFAULT_MAX_TTL,
   DEFAULT_TTL,
+  EXPIRY_ACTIONS,
   GROUP,
   POLICY_KIND,
   PROFILES,
@@ -124,6 +126,34 @@ const spec: Schema = obj(
       maximum: 1000,
       default: DEFAULT_MAX_SESSIONS_PER_POD,
     }),
+    allowedExpiryActions: atLeast(
+      1,
+      arr(
+        "How the tainted pod may be removed, at expiry and when the session is deleted: Evict (the Eviction API, which " +
+          "respects PodDisruptionBudgets) and Delete. Without Delete, a session that asks for Delete is denied, an " +
+          "eviction a budget refuses is retried for as long as it takes (never replaced by a delete), and deleting the " +
+          "session evicts the pod too.",
+        str("A removal action.", { enum: EXPIRY_ACTIONS }),
+        {
+          maxItems: EXPIRY_ACTIONS.length,
+          "x-kubernetes-list-type": "set",
+          default: [...DEFAULT_ALLOWED_EXPIRY_ACTIONS],
+        },
+      ),
+    ),
+    allowSecurityContextOverrides: bool(
+      "Allow spec.securityContext to loosen the chosen profile (runAsNonRoot: false, runAsUser: 0, " +
+        "allowPrivilegeEscalation: true where the profile forbids them) and to set seccomp or AppArmor profiles other " +
+        "than RuntimeDefault, SELinux options, procMount Unmasked or a Windows host process. privileged and " +
+        "capabilities.add keep their own rules. When false, spec.securityContext may only tighten the profile.",
+      { default: false },
+    ),
+    allowPrivilegedTargets: bool(
+      "Allow debugging pods that share the node: hostPID, hostIPC or hostNetwork, a privileged container, capabilities " +
+        "beyond those Pod Security baseline allows, hostPath volumes, or a Windows host process. A debugger that " +
+        "joins such a pod reaches the node whatever its own securityContext says.",
+      { default: false },
+    ),
   },
   {
     required: ["allowedImages"],

@@ -149,6 +149,12 @@ export interface DebugPolicySpec {
   defaultTTL?: string;
   maxTTL?: string;
   maxSessionsPerPod?: number;
+  /** How the pod may be removed, at expiry and when the session is deleted. */
+  allowedExpiryActions?: ExpiryAction[];
+  /** The session's securityContext may loosen its profile, not only tighten it. */
+  allowSecurityContextOverrides?: boolean;
+  /** Pods that share the node (host namespaces, privileged containers, hostPath volumes) may be debugged. */
+  allowPrivilegedTargets?: boolean;
 }
 
 export interface DebugPolicy {
@@ -161,3 +167,4 @@ export interface DebugPolicy {
 export const DEFAULT_ALLOWED_PROFILES: readonly Profile[] = ["general", "baseline", "restricted"];
 export const DEFAULT_MAX_TTL = "2h";
 export const DEFAULT_MAX_SESSIONS_PER_POD = 1;
+export const DEFAULT_ALLOWED_EXPIRY_ACTIONS: readonly ExpiryAction[] = ["Evict", "Delete"];

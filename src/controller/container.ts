@@ -5,15 +5,22 @@ import { DEFAULT_PROFILE, type DebugSession } from "../api/types.ts";
 import { effectiveSecurityContext } from "../api/profiles.ts";
 
 const MAX_NAME = 63;
+/** 48 bits of the UID's hash: no requester can make the operator create, or find, a name another owns. */
+const SUFFIX_HEX = 12;
 
 /**
  * One name per session, stable across retries and restarts, so an existing container is adopted
- * rather than a second one added. The session's UID is part of it: a new session that reuses an
- * old name never adopts the old session's container.
+ * rather than a second one added. The name the status recorded wins (a session injected by an older
+ * operator keeps its name); otherwise it is derived from the session's UID, so a new session that
+ * reuses an old name never finds the old session's container, and no choice of name collides.
  */
 export function ephemeralContainerName(session: DebugSession): string {
+  return session.status?.containerName ?? derivedContainerName(session);
+}
+
+export function derivedContainerName(session: DebugSession): string {
   const uid = session.metadata.uid ?? "";
-  const suffix = createHash("sha256").update(uid).digest("hex").slice(0, 5);
+  const suffix = createHash("sha256").update(uid).digest("hex").slice(0, SUFFIX_HEX);
   const base = `dbg-${session.metadata.name ?? ""}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
   const room = MAX_NAME - suffix.length - 1;
   return `${base.slice(0, room).replace(/-+$/, "")}-${suffix}`;

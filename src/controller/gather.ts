@@ -5,11 +5,13 @@
 //   session (cache) ──┬─ pod: cache when it shows the injected pod with our container, else a GET
 //                     ├─ policy: cache (spec.policy, in the session's namespace)
 //                     ├─ RBAC: a SubjectAccessReview, only while the session awaits injection
-//                     └─ other sessions on the pod: the index, and their cached phases
+//                     └─ other debuggers on the pod: what the pod holds, and the sessions the index
+//                        says reserved it (the injection is a write conditional on the pod we judged)
 import type { V1Pod } from "@kubernetes/client-node";
 import { DEFAULT_POLICY, type DebugPolicy, type DebugSession } from "../api/types.ts";
 import type { AccessReviewer } from "./access-review.ts";
 import type { AccessInput, DecideInput, DecideOptions } from "./input.ts";
+import { ephemeralContainerName } from "./container.ts";
 import { awaitsInjection, cachedPodIsTrusted, holdsPod, requester } from "./predicates.ts";
 import type { SessionsByPod } from "./session-index.ts";
 
@@ -39,7 +41,9 @@ export class Gatherer {
   async gather(key: string, session: DebugSession, now: Date): Promise<DecideInput> {
     // Independent reads, asked together.
     const [pod, access] = await Promise.all([this.pod(session), this.access(key, session)]);
-    return { session, pod, access, now, options: this.src.options };
+    const reserved = this.reservedBy(key, session);
+    const otherSessionsOnPod = otherDebuggers(pod, ephemeralContainerName(session), reserved).length;
+    return { session, pod, access: { ...access, otherSessionsOnPod }, now, options: this.src.options };
   }
 
   private async pod(session: DebugSession): Promise<V1Pod | undefined> {
@@ -49,18 +53,37 @@ export class Gatherer {
     return cachedPodIsTrusted(session, cached) ? cached : this.src.readPod(namespace, name);
   }
 
-  private async access(key: string, session: DebugSession): Promise<AccessInput> {
+  /** Container names of the other sessions whose cached phase says they hold the pod. */
+  private reservedBy(key: string, session: DebugSession): string[] {
+    const names: string[] = [];
+    for (const other of this.src.sessionsByPod.keysFor(`${session.metadata.namespace}/${session.spec.targetPod}`)) {
+      const s = other !== key ? this.src.sessions.get(other) : undefined;
+      if (s && holdsPod(s.status?.phase)) names.push(ephemeralContainerName(s));
+    }
+    return names;
+  }
+
+  private async access(key: string, session: DebugSession): Promise<Omit<AccessInput, "otherSessionsOnPod">> {
     const ns = session.metadata.namespace ?? "";
     const name = session.spec.policy ?? DEFAULT_POLICY;
     const policy = this.src.policies.get(`${ns}/${name}`);
-    let otherSessionsOnPod = 0;
-    for (const other of this.src.sessionsByPod.keysFor(`${ns}/${session.spec.targetPod}`)) {
-      if (other !== key && holdsPod(this.src.sessions.get(other)?.status?.phase)) otherSessionsOnPod++;
-    }
     const who = requester(session);
     // The only time the answer changes anything: before the debugger is in the pod.
     const ask = who !== undefined && policy !== undefined && awaitsInjection(session.status);
     const requesterMayUse = ask ? await this.src.reviewer.mayUse(who.username, who.groups ?? [], ns, name) : undefined;
-    return { policy, requesterMayUse, otherSessionsOnPod };
+    return { policy, requesterMayUse };
   }
+}
+
+/**
+ * The debuggers besides `own` that the pod holds (an ephemeral container the kubelet has not reported
+ * terminated, whoever added it) or that another session reserved (`reserved`, its cached phase
+ * holds the pod, its container maybe not in the pod yet): counted once each, by name.
+ */
+export function otherDebuggers(pod: V1Pod | undefined, own: string, reserved: readonly string[]): string[] {
+  const terminated = new Set(
+    (pod?.status?.ephemeralContainerStatuses ?? []).filter((c) => c.state?.terminated).map((c) => c.name),
+  );
+  const live = (pod?.spec?.ephemeralContainers ?? []).map((c) => c.name).filter((n) => !terminated.has(n));
+  return [...new Set([...live, ...reserved])].filter((n) => n !== own);
 }

@@ -3,7 +3,7 @@ import type { DebugSession } from "../api/types.ts";
 import type { Denial } from "./access.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan } from "./plan.ts";
 import { Reason } from "./reasons.ts";
-import type { Situation } from "./situation.ts";
+import { deleteIsAllowed, type Situation } from "./situation.ts";
 import { StatusBuilder, lastReportedReason } from "./status.ts";
 import type { EventType } from "../api/types.ts";
 
@@ -17,17 +17,22 @@ export function untilDeletion(session: DebugSession, endedAt: string | undefined
   return (endedAt ? Date.parse(endedAt) : now.getTime()) + after * 1000 - now.getTime();
 }
 
-/** The session is being deleted: remove the pod it tainted, then let it go (the only finalizer removal). */
+/**
+ * The session is being deleted: remove the pod it tainted, then let it go (the only finalizer
+ * removal). Deleted, or evicted when the policy allows no Delete: deleting the session is no way
+ * around a PodDisruptionBudget the policy respects.
+ */
 export function planDeletion(s: Situation): Plan {
   const plan = emptyPlan(s.status);
   if (s.pod && s.tainted && !s.podDeleting) {
     const name = s.pod.metadata?.name ?? s.session.spec.targetPod;
-    plan.podWrites.push({ kind: "removePod", pod: name, podUID: s.podUID ?? "", how: "Delete" });
+    const how = deleteIsAllowed(s) ? "Delete" : "Evict";
+    plan.podWrites.push({ kind: "removePod", pod: name, podUID: s.podUID ?? "", how });
     plan.events.push(
       podEvent(
         "Normal",
         Reason.DebugSessionDeleted,
-        `debug session ${s.session.metadata.name} was deleted; removing the pod it tainted`,
+        `debug session ${s.session.metadata.name} was deleted; ${how === "Delete" ? "deleting" : "evicting"} the pod it tainted`,
       ),
     );
   }

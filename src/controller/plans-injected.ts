@@ -10,7 +10,7 @@ import { emptyPlan, podEvent, sessionEvent, type Plan, type Refusal } from "./pl
 import { withTransitionEvent } from "./plans-ended.ts";
 import { markPod } from "./plans-injection.ts";
 import { Reason } from "./reasons.ts";
-import { podName, type Situation } from "./situation.ts";
+import { deleteIsAllowed, isBeingDeleted, podName, type Situation } from "./situation.ts";
 import { StatusBuilder, injectedCondition } from "./status.ts";
 
 const untilExpiry = (s: Situation): number | undefined =>
@@ -44,8 +44,12 @@ export function planPodLost(s: Situation): Plan {
   );
 }
 
-/** How the pod goes at expiry: as the session asks, and deleted once evictions were refused for too long. */
+/**
+ * How the pod goes at expiry: as the session asks, and deleted once evictions were refused for too
+ * long; only ever evicted when the policy does not allow Delete (whatever the session asks).
+ */
 function removal(s: Situation): ExpiryAction {
+  if (!deleteIsAllowed(s)) return "Evict";
   const overdue = s.now.getTime() - (s.expiresAtMs ?? 0);
   const asked = s.session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION;
   return asked === "Delete" || overdue >= s.opts.evictionTimeoutMs ? "Delete" : "Evict";
@@ -162,10 +166,19 @@ export function planRefusal(s: Situation, refusal: Refusal): Plan {
     return { ...emptyPlan(status), events: [sessionEvent("Warning", Reason.InjectionRefused, refusal.message)] };
   }
   const name = podName(s);
+  if (isBeingDeleted(s)) {
+    const why = `the eviction of pod ${name} was refused: ${refusal.message}; it is retried, and the session goes once the pod is evicted`;
+    return {
+      ...emptyPlan(s.status),
+      events: [sessionEvent("Warning", Reason.EvictionBlocked, why)],
+      retryWithBackoff: why,
+    };
+  }
   const deleteAfter = new Date((s.expiresAtMs ?? 0) + s.opts.evictionTimeoutMs).toISOString();
-  const why =
-    `the eviction of pod ${name} was refused: ${refusal.message}; ` +
-    `it is retried, and the pod is deleted instead after ${deleteAfter}`;
+  const then = deleteIsAllowed(s)
+    ? `the pod is deleted instead after ${deleteAfter}`
+    : "the policy allows no Delete (spec.allowedExpiryActions), so it waits for the disruption budget";
+  const why = `the eviction of pod ${name} was refused: ${refusal.message}; it is retried, and ${then}`;
   const status = new StatusBuilder(s).build(
     "Expired",
     `the TTL ran out; ${why}`,

@@ -1,6 +1,7 @@
 // The facts decide() branches on, derived once from the gathered input, each under a name.
 import type { V1Pod } from "@kubernetes/client-node";
 import {
+  DEFAULT_ALLOWED_EXPIRY_ACTIONS,
   FINALIZER,
   TERMINAL_PHASES,
   type DebugSession,
@@ -8,6 +9,7 @@ import {
   type RequestedBy,
 } from "../api/types.ts";
 import { ttlMs } from "../policy/ttl.ts";
+import { accessDenial } from "./access.ts";
 import { findCondition } from "./conditions.ts";
 import { ephemeralContainerName } from "./container.ts";
 import { containerStartedAt } from "./container-state.ts";
@@ -37,8 +39,12 @@ export interface Situation {
   /**
    * Recorded in status; or, when the status write after an injection did not happen, adopted from
    * our container found in the pod, counted from the container's start when the kubelet reported it.
+   * A container is adopted only when the session may have it (every access check passes): a name in
+   * a pod proves nothing, and an adopted pod is one the operator labels and later removes.
    */
   reservation: Reservation | undefined;
+  /** The reservation was adopted from the pod, not recorded. */
+  adopted: boolean;
   podUID: string | undefined;
   /** The pod is the one the session reserved (or, unreserved, the one carrying our container). */
   podIsOurs: boolean;
@@ -60,12 +66,9 @@ export function situation(input: DecideInput): Situation {
   const containerName = ephemeralContainerName(session);
   const podUID = pod?.metadata?.uid;
   const carriesOurs = pod?.spec?.ephemeralContainers?.some((c) => c.name === containerName) ?? false;
-  const reservation = reservationOf(status, pod, podUID, carriesOurs, containerName, now);
-  // The inject patch tests the pod's UID, so only the pod we looked at can carry our container.
-  const podIsOurs = pod !== undefined && reservation !== undefined && podUID === reservation.podUID;
+  const recorded = recordedReservation(status);
   const ttl = ttlMs(session, access.policy);
-  const expiresAtMs = reservation?.injectedAt ? Date.parse(reservation.injectedAt) + ttl : undefined;
-  return {
+  const base: Situation = {
     session,
     pod,
     access,
@@ -76,36 +79,52 @@ export function situation(input: DecideInput): Situation {
     hasFinalizer: session.metadata.finalizers?.includes(FINALIZER) ?? false,
     containerName,
     requestedBy: requester(session),
-    reservation,
+    reservation: undefined,
+    adopted: false,
     podUID,
-    podIsOurs,
-    tainted: podIsOurs && carriesOurs,
+    podIsOurs: false,
+    tainted: false,
     podDeleting: pod?.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null,
     ttlMs: ttl,
+    expiresAtMs: undefined,
+    pastDeadline: false,
+    expiredBefore: status.phase === "Expired",
+  };
+  const adoptable = recorded === undefined && pod !== undefined && podUID !== undefined && carriesOurs;
+  const reservation =
+    recorded ??
+    (adoptable && accessDenial(base) === undefined
+      ? { podUID, injectedAt: containerStartedAt(pod, containerName) ?? now.toISOString() }
+      : undefined);
+  // The inject patch tests the pod's UID, so only the pod we looked at can carry our container.
+  const podIsOurs = pod !== undefined && reservation !== undefined && podUID === reservation.podUID;
+  const expiresAtMs = reservation?.injectedAt ? Date.parse(reservation.injectedAt) + ttl : undefined;
+  return {
+    ...base,
+    reservation,
+    adopted: recorded === undefined && reservation !== undefined,
+    podIsOurs,
+    tainted: podIsOurs && carriesOurs,
     expiresAtMs,
     pastDeadline: expiresAtMs !== undefined && now.getTime() >= expiresAtMs,
-    expiredBefore: status.phase === "Expired",
   };
 }
 
-function reservationOf(
-  status: DebugSessionStatus,
-  pod: V1Pod | undefined,
-  podUID: string | undefined,
-  carriesOurs: boolean,
-  containerName: string,
-  now: Date,
-): Reservation | undefined {
-  if (status.targetPodUID !== undefined) {
-    return { podUID: status.targetPodUID, injectedAt: status.injectedAt };
-  }
-  if (pod === undefined || podUID === undefined || !carriesOurs) return undefined;
-  return { podUID, injectedAt: containerStartedAt(pod, containerName) ?? now.toISOString() };
+function recordedReservation(status: DebugSessionStatus): Reservation | undefined {
+  if (status.targetPodUID === undefined) return undefined;
+  return { podUID: status.targetPodUID, injectedAt: status.injectedAt };
 }
 
 // ---- named facts over a situation
 
 export const isExpired = (s: Situation): boolean => s.pastDeadline || s.expiredBefore;
+
+/**
+ * The policy lets the operator delete the pod rather than evict it. With the policy gone, the default
+ * holds: its admin removed it, and a pod must not keep its debugger for want of a policy.
+ */
+export const deleteIsAllowed = (s: Situation): boolean =>
+  (s.access.policy?.spec.allowedExpiryActions ?? DEFAULT_ALLOWED_EXPIRY_ACTIONS).includes("Delete");
 
 export const isBeingDeleted = (s: Situation): boolean => Boolean(s.session.metadata.deletionTimestamp);
 

@@ -148,12 +148,16 @@ export class ApiClusterWriter implements ClusterWriter {
 
 /**
  * The JSON patch that adds the debugger. Its UID test makes the write conditional on the pod we
- * looked at: a replacement is never touched.
+ * looked at: a replacement is never touched. Its resourceVersion test makes it conditional on the pod
+ * as the policy judged it: a debugger added since (maxSessionsPerPod counted without it) fails the
+ * write, which is retried on a fresh read.
  */
 export function injectOps(podUID: string, container: V1EphemeralContainer, observed: V1Pod | undefined): object[] {
   const append = (observed?.spec?.ephemeralContainers?.length ?? 0) > 0;
+  const version = observed?.metadata?.resourceVersion;
   return [
     { op: "test", path: "/metadata/uid", value: podUID },
+    ...(version !== undefined ? [{ op: "test", path: "/metadata/resourceVersion", value: version }] : []),
     append
       ? { op: "add", path: "/spec/ephemeralContainers/-", value: container }
       : { op: "add", path: "/spec/ephemeralContainers", value: [container] },
@@ -161,11 +165,14 @@ export function injectOps(podUID: string, container: V1EphemeralContainer, obser
 }
 
 /**
- * The apiserver refused our injection because the list it would set drops a debugger another writer
- * added after we looked (the first injection into a pod sets the whole list): a race, not a refusal.
+ * The apiserver refused our injection because the pod changed after we looked: a test of the patch
+ * failed (another debugger, a label, a replacement), or the list it would set drops a debugger
+ * another writer added (the first injection into a pod sets the whole list). A race, not a refusal.
  */
 export function lostInjectionRace(err: unknown): boolean {
-  return isInvalid(err) && /existing ephemeral containers .* may not be removed/.test(apiMessage(err));
+  if (!isInvalid(err)) return false;
+  const message = apiMessage(err);
+  return /existing ephemeral containers .* may not be removed/.test(message) || /testing value .* failed/.test(message);
 }
 
 /** The JSON patch that labels the pod for our cache and records, joined, every session that tainted it. */

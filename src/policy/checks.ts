@@ -3,6 +3,8 @@
 import type { V1Pod, V1SecurityContext } from "@kubernetes/client-node";
 import { parseDuration } from "../api/duration.ts";
 import {
+  DEFAULT_ALLOWED_EXPIRY_ACTIONS,
+  DEFAULT_EXPIRY_ACTION,
   DEFAULT_ALLOWED_PROFILES,
   DEFAULT_MAX_SESSIONS_PER_POD,
   DEFAULT_POLICY,
@@ -17,6 +19,7 @@ import { formatSelector, matchesSelector } from "./selector.ts";
 import { effectiveTTL, maxTTLOf } from "./ttl.ts";
 import type { PolicyCheck, PolicyInput, Violation } from "./violation.ts";
 import { isSensitiveVolume } from "./volumes.ts";
+import { capability, isBareImageID, looseningsOf, nodeSharingOf } from "./security.ts";
 
 const ref = (policy: DebugPolicy): string =>
   `DebugPolicy ${policy.metadata.namespace ?? ""}/${policy.metadata.name ?? ""}`;
@@ -27,9 +30,6 @@ const allowedProfiles = (policy: DebugPolicy): readonly Profile[] =>
   policy.spec.allowedProfiles ?? DEFAULT_ALLOWED_PROFILES;
 const securityContextOf = (session: DebugSession): V1SecurityContext | undefined =>
   effectiveSecurityContext(profileOf(session), session.spec.securityContext);
-
-/** Runtimes accept NET_ADMIN, net_admin and CAP_NET_ADMIN alike, so the policy compares them alike. */
-const capability = (name: string): string => name.toUpperCase().replace(/^CAP_/, "");
 
 /** Checks that need the target pod are skipped until it is known. */
 const withPod =
@@ -64,6 +64,18 @@ export const podIsSelected: PolicyCheck = withPod(({ policy, pod }) => {
         "ask a policy admin to set one ({} selects every pod)",
   };
 });
+
+/** Decided before the patterns: `**` would match a bare ID as if it were a name. */
+export const imageIsNamed: PolicyCheck = ({ session }) => {
+  if (!isBareImageID(session.spec.image)) return undefined;
+  return {
+    rule: "imageIsNamed",
+    reason: "ImageNotNamed",
+    message:
+      `image "${session.spec.image}" is a bare image ID: the node runs whatever image it has cached under that ID, ` +
+      "which no pattern of spec.allowedImages can vouch for; name the image, pinned if you like (repository@sha256:<digest>)",
+  };
+};
 
 export const imageIsAllowed: PolicyCheck = ({ session, policy }) => {
   if (imageIsAllowedBy(policy.spec.allowedImages, session.spec.image)) return undefined;
@@ -135,6 +147,51 @@ export const capabilitiesAreAllowed: PolicyCheck = ({ session, policy }) => {
       `capabilities ${list(denied)} are not allowed by ${ref(policy)} (spec.allowedCapabilities: ` +
       `${list(policy.spec.allowedCapabilities ?? [])}; profile ${profile} adds ${list(fromProfile)}); ` +
       "remove them from spec.securityContext.capabilities.add or ask a policy admin to allow them",
+  };
+};
+
+/**
+ * The session's securityContext may tighten its profile, never loosen it, unless the policy says so.
+ * A privileged debugger is unconfined anyway, and privilegedIsAllowed decides about it.
+ */
+export const securityContextOnlyTightens: PolicyCheck = ({ session, policy }) => {
+  if (policy.spec.allowSecurityContextOverrides || securityContextOf(session)?.privileged === true) return undefined;
+  const profile = profileOf(session);
+  const loosened = looseningsOf(profileSecurityContext(profile), session.spec.securityContext);
+  if (loosened.length === 0) return undefined;
+  return {
+    rule: "securityContextOnlyTightens",
+    reason: "SecurityContextNotAllowed",
+    message:
+      `spec.securityContext loosens what profile ${profile} allows (${loosened.join(", ")}), which ${ref(policy)} ` +
+      "does not allow (spec.allowSecurityContextOverrides: false); remove those fields or ask a policy admin to allow overrides",
+  };
+};
+
+/** A debugger in a pod that shares the node reaches the node, whatever its own securityContext. */
+export const targetIsNotPrivileged: PolicyCheck = withPod(({ policy, pod }) => {
+  if (policy.spec.allowPrivilegedTargets) return undefined;
+  const sharing = nodeSharingOf(pod);
+  if (sharing.length === 0) return undefined;
+  return {
+    rule: "targetIsNotPrivileged",
+    reason: "PrivilegedTarget",
+    message:
+      `pod "${pod.metadata?.name ?? ""}" shares the node (${sharing.join("; ")}), so a debugger in it would reach the node, ` +
+      `which ${ref(policy)} does not allow (spec.allowPrivilegedTargets: false); ask a cluster admin, or a policy admin to allow privileged targets`,
+  };
+});
+
+export const expiryActionIsAllowed: PolicyCheck = ({ session, policy }) => {
+  const asked = session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION;
+  const allowed = policy.spec.allowedExpiryActions ?? DEFAULT_ALLOWED_EXPIRY_ACTIONS;
+  if (allowed.includes(asked)) return undefined;
+  return {
+    rule: "expiryActionIsAllowed",
+    reason: "ExpiryActionNotAllowed",
+    message:
+      `spec.expiryAction ${asked} is not allowed by ${ref(policy)} (spec.allowedExpiryActions: ${list(allowed)}); ` +
+      `use ${allowed[0] ?? DEFAULT_EXPIRY_ACTION}, or ask a policy admin to allow ${asked}`,
   };
 };
 
@@ -250,7 +307,8 @@ export const podHasRoomForSession: PolicyCheck = ({ session, policy, otherSessio
     rule: "podHasRoomForSession",
     reason: "TooManySessions",
     message:
-      `pod "${session.spec.targetPod}" already has ${otherSessionsOnPod} active DebugSession(s) and ${ref(policy)} ` +
-      `allows at most ${max} (spec.maxSessionsPerPod); wait for one to end, delete one, or ask a policy admin to raise the limit`,
+      `pod "${session.spec.targetPod}" already holds ${otherSessionsOnPod} other debugger(s) (live ephemeral containers ` +
+      `or active DebugSessions) and ${ref(policy)} allows at most ${max} (spec.maxSessionsPerPod); ` +
+      "wait for one to end, delete one, or ask a policy admin to raise the limit",
   };
 };

@@ -1,7 +1,9 @@
 // Policy evaluation, the entry point of this layer: pure, every rule applied, every violation kept.
 import {
   capabilitiesAreAllowed,
+  expiryActionIsAllowed,
   imageIsAllowed,
+  imageIsNamed,
   imageIsPinned,
   mountedVolumesExist,
   podHasRoomForSession,
@@ -9,6 +11,8 @@ import {
   policyGovernsSession,
   privilegedIsAllowed,
   profileIsAllowed,
+  securityContextOnlyTightens,
+  targetIsNotPrivileged,
   secretEnvIsAllowed,
   configMapEnvIsAllowed,
   sensitiveVolumesAreAllowed,
@@ -26,17 +30,21 @@ export type { PolicyCheck, PolicyInput, Violation } from "./violation.ts";
 export const POLICY_CHECKS: readonly PolicyCheck[] = [
   policyGovernsSession,
   podIsSelected,
+  targetIsNotPrivileged,
+  imageIsNamed,
   imageIsAllowed,
   imageIsPinned,
   profileIsAllowed,
   privilegedIsAllowed,
   capabilitiesAreAllowed,
+  securityContextOnlyTightens,
   volumeMountsAreAllowed,
   mountedVolumesExist,
   sensitiveVolumesAreAllowed,
   secretEnvIsAllowed,
   configMapEnvIsAllowed,
   ttlIsWithinMaximum,
+  expiryActionIsAllowed,
   podHasRoomForSession,
 ];
 

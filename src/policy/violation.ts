@@ -8,7 +8,10 @@ export interface PolicyInput {
   policy: DebugPolicy;
   /** The target pod; checks that need it are skipped when it is not known (yet). */
   pod?: V1Pod;
-  /** Active (not ended) DebugSessions other than this one that target the same pod, under any policy. */
+  /**
+   * Debuggers other than this session's in the target pod (live ephemeral containers, whoever added
+   * them) or reserved for it by another active session (under any policy), each counted once.
+   */
   otherSessionsOnPod: number;
 }
 

@@ -1212,3 +1212,76 @@ describe("decide: what of the debugger reaches the session's status", () => {
     expect(JSON.stringify(plan.status)).not.toContain("s3cr3t");
   });
 });
+
+describe("decide: issue 11 escalation defences", () => {
+  const onlyEvict: AccessInput = {
+    ...ALLOW_ALL,
+    policy: { ...ALLOW_ALL.policy!, spec: { ...ALLOW_ALL.policy!.spec, allowedExpiryActions: ["Evict"] } },
+  };
+  const deny: AccessInput = { ...ALLOW_ALL, requesterMayUse: false };
+
+  it("adopts a container of its name only when the session may have it: a name in a pod proves nothing", () => {
+    const plan = decideWithAccess({ session: session(), pod: taintedPod(running()), now: NOW, access: deny });
+    expect(podWrites(plan)).toEqual([]);
+    expect(plan.status).toMatchObject({ phase: "Failed" });
+    expect(plan.status.targetPodUID).toBeUndefined();
+  });
+
+  it("a deleted session whose container it may not have adopted deletes no pod on a name match", () => {
+    const s = session({ deletionTimestamp: ago(1000) });
+    const plan = decideWithAccess({ session: s, pod: taintedPod(running()), now: NOW, access: deny });
+    expect(nonEventKinds(plan)).toEqual(["removeFinalizer"]);
+  });
+
+  it("under a policy without Delete, expiryAction Delete is denied before anything is written", () => {
+    const plan = decideWithAccess({
+      session: session({ spec: { expiryAction: "Delete" } }),
+      pod: pod(),
+      now: NOW,
+      access: onlyEvict,
+    });
+    expect(podWrites(plan)).toEqual([]);
+    expect(plan.status.message).toContain("ExpiryActionNotAllowed");
+  });
+
+  it("under a policy without Delete, a long-refused eviction is never replaced by a delete", () => {
+    const s = session({ status: reserved(ago(TTL_30M + 60 * MIN), { phase: "Expired" }) });
+    const plan = decideWithAccess({ session: s, pod: taintedPod(running()), now: NOW, access: onlyEvict });
+    expect(actionOf(plan, "removePod")?.how).toBe("Evict");
+    const blocked = whenRefused(
+      { session: s, pod: taintedPod(running()), now: NOW, access: onlyEvict },
+      "eviction",
+      "PDB",
+    );
+    expect(blocked.status.message).toContain("waits for the disruption budget");
+    expect(blocked.retryWithBackoff).toBeDefined();
+  });
+
+  it("under a policy without Delete, deleting the session evicts the pod; a refused eviction keeps the finalizer", () => {
+    const s = session({ status: reserved(ago(5 * MIN), { phase: "Running" }), deletionTimestamp: ago(1000) });
+    const input = { session: s, pod: taintedPod(running()), now: NOW, access: onlyEvict };
+    expect(actionOf(decideWithAccess(input), "removePod")?.how).toBe("Evict");
+    const blocked = whenRefused(input, "eviction", "Cannot evict pod as it would violate the pod's disruption budget.");
+    expect(nonEventKinds(blocked)).toEqual([]);
+    expect(blocked.retryWithBackoff).toContain("disruption budget");
+    expect(events(blocked)).toEqual([expect.objectContaining({ reason: "EvictionBlocked" })]);
+  });
+
+  it("the injection is conditional on the pod's resourceVersion as judged, and a failed test is a lost race", () => {
+    const p = { ...pod(), metadata: { ...pod().metadata, resourceVersion: "42" } };
+    const ops = injectOps(POD_UID, { name: CNAME, image: "busybox" }, p);
+    expect(ops.slice(0, 2)).toEqual([
+      { op: "test", path: "/metadata/uid", value: POD_UID },
+      { op: "test", path: "/metadata/resourceVersion", value: "42" },
+    ]);
+  });
+
+  it("keeps the container name the status recorded, so a debugger named by an older operator is still found", () => {
+    const status = reserved(ago(5 * MIN), { phase: "Running", containerName: "dbg-debug-web-1a2b3" });
+    const p = taintedPod(running(), { ephemeralContainers: ["dbg-debug-web-1a2b3"] });
+    p.status!.ephemeralContainerStatuses = [ecStatus(running(), "dbg-debug-web-1a2b3")];
+    const plan = decide({ session: session({ status }), pod: p, now: NOW });
+    expect(kinds(plan)).not.toContain("inject");
+    expect(plan.status).toMatchObject({ phase: "Running", containerName: "dbg-debug-web-1a2b3" });
+  });
+});

@@ -14,6 +14,10 @@ import type {
 } from "../../src/api/types.ts";
 import {
   capabilitiesAreAllowed,
+  expiryActionIsAllowed,
+  imageIsNamed,
+  securityContextOnlyTightens,
+  targetIsNotPrivileged,
   imageIsAllowed,
   imageIsPinned,
   mountedVolumesExist,
@@ -39,6 +43,7 @@ import {
 } from "../../src/policy/evaluate.ts";
 import { imageSpellings, isPinnedByDigest } from "../../src/policy/image.ts";
 import { isSensitiveVolume } from "../../src/policy/volumes.ts";
+import { isBareImageID, looseningsOf, nodeSharingOf } from "../../src/policy/security.ts";
 
 // ---- builders
 
@@ -189,22 +194,26 @@ describe("evaluatePolicy", () => {
     const rules = new Set<string>();
     const everything = input({
       session: {
-        image: "x",
+        image: `sha256:${DIGEST}`,
         profile: "sysadmin",
         volumeMounts: [mount("creds"), mount("ghost")],
         env: [secretEnv("A"), configMapEnv("B")],
         ttl: "9h",
         policy: "other",
+        expiryAction: "Delete",
       },
-      policy: { requireDigest: true },
-      pod: pod({}),
+      policy: { requireDigest: true, allowedExpiryActions: ["Evict"] },
+      pod: { ...pod({}), spec: { containers: [{ name: "app" }], volumes: VOLUMES, hostPID: true } },
       others: 9,
     });
     for (const check of POLICY_CHECKS) {
       const v = check(everything);
       if (v) rules.add(v.rule);
     }
-    expect(rules.size).toBe(POLICY_CHECKS.length - 1); // capabilities: sysadmin adds none
+    // capabilities: sysadmin adds none; securityContextOnlyTightens: a privileged debugger is privilegedIsAllowed's
+    expect(rules.size).toBe(POLICY_CHECKS.length - 2);
+    const loosened = input({ session: { profile: "restricted", securityContext: { runAsNonRoot: false } } });
+    expect(securityContextOnlyTightens(loosened)?.rule).toBe("securityContextOnlyTightens");
   });
 });
 
@@ -710,6 +719,262 @@ describe("podHasRoomForSession", () => {
   ]);
 });
 
+describe("imageIsNamed", () => {
+  runRows(imageIsNamed, [
+    [
+      "denies a bare sha256 image ID",
+      { image: `sha256:${DIGEST}` },
+      { allowedImages: ["**"] },
+      null,
+      0,
+      "ImageNotNamed",
+    ],
+    ["denies a bare hex image ID", { image: DIGEST }, { allowedImages: ["**"] }, null, 0, "ImageNotNamed"],
+    ["denies a short sha256 prefix", { image: "sha256:abc" }, { allowedImages: ["**"] }, null, 0, "ImageNotNamed"],
+    ["allows a name pinned by digest", { image: `busybox@sha256:${DIGEST}` }, {}, null, 0, undefined],
+    ["allows a plain name", { image: "busybox:1.36" }, {}, null, 0, undefined],
+  ]);
+  it("a bare ID is denied even when ** would match it", () => {
+    const v = evaluatePolicy(input({ session: { image: `sha256:${DIGEST}` }, policy: { allowedImages: ["**"] } }));
+    expect(v.map((x) => x.reason)).toEqual(["ImageNotNamed"]);
+    expect(isBareImageID(`SHA256:${DIGEST.toUpperCase()}`)).toBe(true);
+  });
+});
+
+describe("securityContextOnlyTightens", () => {
+  const restricted = { profile: "restricted" as const };
+  runRows(securityContextOnlyTightens, [
+    ["allows no securityContext", {}, {}, null, 0, undefined],
+    [
+      "allows tightening: readOnlyRootFilesystem, drops, a non-root user",
+      { securityContext: { readOnlyRootFilesystem: true, runAsUser: 1000, capabilities: { drop: ["ALL"] } } },
+      {},
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "allows RuntimeDefault seccomp and AppArmor",
+      { securityContext: { seccompProfile: { type: "RuntimeDefault" }, appArmorProfile: { type: "RuntimeDefault" } } },
+      {},
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "allows a baseline SELinux type and a level",
+      { securityContext: { seLinuxOptions: { type: "container_t", level: "s0:c1,c2" } } },
+      {},
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "allows runAsUser 0 under general (the image's choice anyway)",
+      { securityContext: { runAsUser: 0 } },
+      {},
+      null,
+      0,
+      undefined,
+    ],
+    [
+      "denies runAsNonRoot false under restricted",
+      { ...restricted, securityContext: { runAsNonRoot: false } },
+      {},
+      null,
+      0,
+      "SecurityContextNotAllowed",
+    ],
+    [
+      "denies runAsUser 0 under restricted",
+      { ...restricted, securityContext: { runAsUser: 0 } },
+      {},
+      null,
+      0,
+      "SecurityContextNotAllowed",
+    ],
+    [
+      "denies allowPrivilegeEscalation under restricted",
+      { ...restricted, securityContext: { allowPrivilegeEscalation: true } },
+      {},
+      null,
+      0,
+      "SecurityContextNotAllowed",
+    ],
+    [
+      "denies seccomp Unconfined",
+      { securityContext: { seccompProfile: { type: "Unconfined" } } },
+      {},
+      null,
+      0,
+      "SecurityContextNotAllowed",
+    ],
+    [
+      "denies seccomp Localhost",
+      { securityContext: { seccompProfile: { type: "Localhost", localhostProfile: "x.json" } } },
+      {},
+      null,
+      0,
+      "SecurityContextNotAllowed",
+    ],
+    [
+      "denies AppArmor Unconfined",
+      { securityContext: { appArmorProfile: { type: "Unconfined" } } },
+      {},
+      null,
+      0,
+      "SecurityContextNotAllowed",
+    ],
+    [
+      "denies SELinux spc_t",
+      { securityContext: { seLinuxOptions: { type: "spc_t" } } },
+      {},
+      null,
+      0,
+      "SecurityContextNotAllowed",
+    ],
+    [
+      "denies an SELinux user",
+      { securityContext: { seLinuxOptions: { user: "system_u" } } },
+      {},
+      null,
+      0,
+      "SecurityContextNotAllowed",
+    ],
+    [
+      "denies procMount Unmasked",
+      { securityContext: { procMount: "Unmasked" } },
+      {},
+      null,
+      0,
+      "SecurityContextNotAllowed",
+    ],
+    [
+      "denies a Windows host process",
+      { securityContext: { windowsOptions: { hostProcess: true } } },
+      {},
+      null,
+      0,
+      "SecurityContextNotAllowed",
+    ],
+    [
+      "allows loosening when the policy allows overrides",
+      { ...restricted, securityContext: { runAsNonRoot: false, seccompProfile: { type: "Unconfined" } } },
+      { allowSecurityContextOverrides: true },
+      null,
+      0,
+      undefined,
+    ],
+  ]);
+  it("names every loosened field", () => {
+    expect(
+      looseningsOf(
+        { runAsNonRoot: true, allowPrivilegeEscalation: false },
+        { runAsNonRoot: false, allowPrivilegeEscalation: true, seccompProfile: { type: "Unconfined" } },
+      ),
+    ).toEqual(["runAsNonRoot: false", "allowPrivilegeEscalation: true", "seccompProfile.type: Unconfined"]);
+  });
+});
+
+describe("targetIsNotPrivileged", () => {
+  const sharing = (spec: Partial<NonNullable<V1Pod["spec"]>>): V1Pod => ({
+    ...pod(),
+    spec: { containers: [{ name: "app" }], ...spec },
+  });
+  runRows(targetIsNotPrivileged, [
+    ["allows an ordinary pod", {}, {}, withPod, 0, undefined],
+    ["skips an unknown pod", {}, {}, null, 0, undefined],
+    ["denies hostPID", {}, {}, sharing({ hostPID: true }), 0, "PrivilegedTarget"],
+    ["denies hostIPC", {}, {}, sharing({ hostIPC: true }), 0, "PrivilegedTarget"],
+    ["denies hostNetwork", {}, {}, sharing({ hostNetwork: true }), 0, "PrivilegedTarget"],
+    [
+      "denies a privileged container",
+      {},
+      {},
+      sharing({ containers: [{ name: "app", securityContext: { privileged: true } }] }),
+      0,
+      "PrivilegedTarget",
+    ],
+    [
+      "denies a privileged init container",
+      {},
+      {},
+      sharing({ initContainers: [{ name: "init", securityContext: { privileged: true } }] }),
+      0,
+      "PrivilegedTarget",
+    ],
+    [
+      "denies a privileged debugger already in the pod",
+      {},
+      {},
+      sharing({ ephemeralContainers: [{ name: "dbg", securityContext: { privileged: true } }] }),
+      0,
+      "PrivilegedTarget",
+    ],
+    [
+      "denies SYS_ADMIN on a container",
+      {},
+      {},
+      sharing({ containers: [{ name: "app", securityContext: { capabilities: { add: ["cap_sys_admin"] } } }] }),
+      0,
+      "PrivilegedTarget",
+    ],
+    [
+      "allows baseline capabilities on a container",
+      {},
+      {},
+      sharing({
+        containers: [{ name: "app", securityContext: { capabilities: { add: ["NET_BIND_SERVICE", "CHOWN"] } } }],
+      }),
+      0,
+      undefined,
+    ],
+    [
+      "denies a hostPath volume",
+      {},
+      {},
+      sharing({ volumes: [{ name: "root", hostPath: { path: "/" } }] }),
+      0,
+      "PrivilegedTarget",
+    ],
+    [
+      "allows all of it when the policy allows privileged targets",
+      {},
+      { allowPrivilegedTargets: true },
+      sharing({ hostPID: true }),
+      0,
+      undefined,
+    ],
+  ]);
+  it("names every reason the pod shares the node", () => {
+    const p = sharing({ hostPID: true, hostNetwork: true, volumes: [{ name: "root", hostPath: { path: "/" } }] });
+    expect(nodeSharingOf(p)).toEqual(["hostPID: true", "hostNetwork: true", "hostPath volume root (/)"]);
+  });
+});
+
+describe("expiryActionIsAllowed", () => {
+  runRows(expiryActionIsAllowed, [
+    ["allows Evict by default", {}, {}, null, 0, undefined],
+    ["allows Delete by default", { expiryAction: "Delete" }, {}, null, 0, undefined],
+    [
+      "denies Delete when only Evict is allowed",
+      { expiryAction: "Delete" },
+      { allowedExpiryActions: ["Evict"] },
+      null,
+      0,
+      "ExpiryActionNotAllowed",
+    ],
+    [
+      "denies the default Evict when only Delete is allowed",
+      {},
+      { allowedExpiryActions: ["Delete"] },
+      null,
+      0,
+      "ExpiryActionNotAllowed",
+    ],
+  ]);
+});
+
 // ---- the matchers
 
 describe("matchImage", () => {
@@ -1042,6 +1307,9 @@ describe("DebugPolicy CRD", () => {
       defaultTTL: true,
       maxTTL: true,
       maxSessionsPerPod: true,
+      allowedExpiryActions: true,
+      allowSecurityContextOverrides: true,
+      allowPrivilegedTargets: true,
     } satisfies Record<keyof DebugPolicySpec, true>;
     expect(Object.keys(specSchema.properties ?? {}).sort()).toEqual(Object.keys(fields).sort());
   });
@@ -1057,6 +1325,8 @@ describe("DebugPolicy CRD", () => {
       "allowVolumeMounts",
       "allowSensitiveVolumes",
       "allowSecretEnv",
+      "allowSecurityContextOverrides",
+      "allowPrivilegedTargets",
     ]) {
       expect(p[flag]?.default, flag).toBe(false);
     }
@@ -1067,5 +1337,17 @@ describe("DebugPolicy CRD", () => {
   it("checks defaultTTL <= maxTTL with CEL", () => {
     const rules = specSchema["x-kubernetes-validations"]?.map((v) => v.rule) ?? [];
     expect(rules.some((r) => r.includes("duration(self.defaultTTL) <= duration(self.maxTTL)"))).toBe(true);
+  });
+});
+
+describe("nodeSharingOf and other debuggers", () => {
+  it("a debugger that only adds the general profile's SYS_PTRACE does not make its pod privileged", () => {
+    const p: V1Pod = {
+      spec: {
+        containers: [{ name: "app" }],
+        ephemeralContainers: [{ name: "dbg-a", securityContext: { capabilities: { add: ["SYS_PTRACE"] } } }],
+      },
+    };
+    expect(nodeSharingOf(p)).toEqual([]);
   });
 });

@@ -9,7 +9,10 @@ import {
   holdsPod,
   isInjected,
 } from "../../src/controller/predicates.ts";
+import { ApiException, type V1Pod } from "@kubernetes/client-node";
 import fc from "fast-check";
+import { otherDebuggers } from "../../src/controller/gather.ts";
+import { lostInjectionRace } from "../../src/controller/writer.ts";
 import { CNAME, MIN, NOW, POD_UID, ago, iso, pod, session } from "./fixtures.ts";
 
 const injected = { phase: "Running" as Phase, targetPodUID: POD_UID, injectedAt: iso(ago(MIN)) };
@@ -88,5 +91,57 @@ describe("the requester's groups in the admission stamp", () => {
 
   it("reads a stamp written before the encoding the same way (no % or , inside names)", () => {
     expect(decodeGroups("team-a,system:authenticated")).toEqual(["team-a", "system:authenticated"]);
+  });
+});
+
+describe("otherDebuggers", () => {
+  const p = (names: string[], terminatedNames: string[] = []): V1Pod => ({
+    spec: { containers: [{ name: "app" }], ephemeralContainers: names.map((name) => ({ name })) },
+    status: {
+      ephemeralContainerStatuses: terminatedNames.map((name) => ({
+        name,
+        image: "",
+        imageID: "",
+        ready: false,
+        restartCount: 0,
+        state: { terminated: { exitCode: 0 } },
+      })),
+    },
+  });
+
+  it("counts the live debuggers of the pod and the sessions that reserved it, once each, never its own", () => {
+    expect(otherDebuggers(p(["own", "a", "b"]), "own", ["b", "c"])).toEqual(["a", "b", "c"]);
+  });
+
+  it("does not count a debugger the kubelet reports terminated, unless a live session still holds it", () => {
+    expect(otherDebuggers(p(["a", "b"], ["a", "b"]), "own", ["b"])).toEqual(["b"]);
+  });
+
+  it("counts an ephemeral container not added by the operator, and works without a pod", () => {
+    expect(otherDebuggers(p(["kubectl-debug-x"]), "own", [])).toEqual(["kubectl-debug-x"]);
+    expect(otherDebuggers(undefined, "own", ["a"])).toEqual(["a"]);
+  });
+});
+
+describe("lostInjectionRace", () => {
+  const invalid = (message: string) => new ApiException(422, "invalid", JSON.stringify({ message }), {});
+  it("is a race when a test of the patch failed or another debugger would be dropped, a refusal otherwise", () => {
+    expect(
+      lostInjectionRace(
+        invalid(
+          "the server rejected our request due to an error in our request (testing value /metadata/resourceVersion failed: test failed)",
+        ),
+      ),
+    ).toBe(true);
+    expect(
+      lostInjectionRace(
+        invalid(
+          'Pod "web" is invalid: spec.ephemeralContainers: Not found: "existing ephemeral containers \\"dbg-a\\" may not be removed\\n"',
+        ),
+      ),
+    ).toBe(true);
+    expect(lostInjectionRace(invalid('Pod "web" is invalid: spec.ephemeralContainers[0].image: Required value'))).toBe(
+      false,
+    );
   });
 });
