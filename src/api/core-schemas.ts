@@ -20,7 +20,7 @@ export const envVar: Schema = obj(
   {
     name: str("Name of the variable.", { pattern: NAME, maxLength: 256 }),
     value: str("Value of the variable. $(VAR_NAME) references are expanded as for any container.", {
-      maxLength: 4096,
+      maxLength: 1024,
     }),
     valueFrom: obj("Source of the value. Secret references are denied unless the DebugPolicy allows them.", {
       secretKeyRef: keyRef("Secret"),
@@ -51,8 +51,8 @@ export const volumeMount: Schema = obj(
   "Mounts one of the target pod's existing volumes into the debugger.",
   {
     name: str("Name of a volume the pod already has.", { maxLength: 63 }),
-    mountPath: str("Path in the debugger where the volume is mounted.", { maxLength: 1024 }),
-    subPath: str("Path within the volume to mount instead of its root.", { maxLength: 1024 }),
+    mountPath: str("Path in the debugger where the volume is mounted.", { maxLength: 512 }),
+    subPath: str("Path within the volume to mount instead of its root.", { maxLength: 512 }),
     readOnly: bool("Mount read-only."),
   },
   { required: ["name", "mountPath"] },

@@ -67,13 +67,20 @@ const spec: Schema = obj(
     imagePullPolicy: str("Always, IfNotPresent or Never; the kubelet's default when unset.", {
       enum: PULL_POLICIES,
     }),
-    command: arr("Entrypoint of the debugger; the image's when unset.", str("An argument.", { maxLength: 4096 })),
-    args: arr("Arguments to the entrypoint.", str("An argument.", { maxLength: 4096 })),
-    env: arr("Environment variables of the debugger.", envVar),
+    // Bounded so one session cannot be large: every session lives in the operator's cache.
+    command: arr("Entrypoint of the debugger; the image's when unset.", str("An argument.", { maxLength: 1024 }), {
+      maxItems: 16,
+    }),
+    args: arr(
+      "Arguments to the entrypoint (at most 32 of 2048 characters: a longer script belongs in the image or a volume).",
+      str("An argument.", { maxLength: 2048 }),
+      { maxItems: 32 },
+    ),
+    env: arr("Environment variables of the debugger (at most 24).", envVar, { maxItems: 24 }),
     workingDir: str("Working directory of the debugger.", { maxLength: 1024 }),
     stdin: bool("Keep a stdin open for `kubectl attach -i`. Set stdin and tty for an interactive shell."),
     tty: bool("Allocate a TTY (needs stdin)."),
-    volumeMounts: arr("Volumes of the target pod to mount into the debugger.", volumeMount, { maxItems: 32 }),
+    volumeMounts: arr("Volumes of the target pod to mount into the debugger.", volumeMount, { maxItems: 16 }),
     securityContext,
     profile: str(
       "Security profile, as `kubectl debug --profile`: general, baseline, restricted, netadmin or sysadmin.",

@@ -172,8 +172,14 @@ export function injectOps(podUID: string, container: V1EphemeralContainer, obser
 export function lostInjectionRace(err: unknown): boolean {
   if (!isInvalid(err)) return false;
   const message = apiMessage(err);
-  return /existing ephemeral containers .* may not be removed/.test(message) || /testing value .* failed/.test(message);
+  return /existing ephemeral containers .* may not be removed/.test(message) || message === PATCH_TEST_FAILED;
 }
+
+/**
+ * All the apiserver says when a JSON patch does not apply (a `test` op failed): a 422 with this
+ * message and no details. Our patches are well-formed, so for them it means a test failed.
+ */
+const PATCH_TEST_FAILED = "the server rejected our request due to an error in our request";
 
 /** The JSON patch that labels the pod for our cache and records, joined, every session that tainted it. */
 export function markOps(podUID: string, label: string, taintedBy: string[], observed: V1Pod | undefined): object[] {

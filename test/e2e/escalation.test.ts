@@ -4,7 +4,8 @@
 // time, ends with no new debugger anywhere, or (identity) records the real requester. The classes and
 // their defences: docs/security.md, "Escalation paths and their defences".
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sessionLabelValue } from "../../src/controller/container.ts";
+import type { DebugSession } from "../../src/api/types.ts";
+import { ephemeralContainerName, sessionLabelValue } from "../../src/controller/container.ts";
 import {
   createNamespace,
   deleteNamespace,
@@ -51,6 +52,22 @@ spec:
   targetSelector: {matchLabels: {app: web}}
   allowedImages: ["${testImage}"]
   maxSessionsPerPod: 5
+  allowedExpiryActions: [Evict]
+---
+apiVersion: debugging.dev/v1alpha1
+kind: DebugPolicy
+metadata: {name: single}
+spec:
+  targetSelector: {matchLabels: {app: web}}
+  allowedImages: ["${testImage}"]
+  maxSessionsPerPod: 1
+---
+apiVersion: debugging.dev/v1alpha1
+kind: DebugPolicy
+metadata: {name: wildcard}
+spec:
+  targetSelector: {matchLabels: {app: web}}
+  allowedImages: ["**"]
 ---
 ${userRoleBinding("mallory-requester", "mallory", "debugsession-requester")}---
 ${userRoleBinding("mallory-policy-user", "mallory", "debugpolicy-user")}`,
@@ -159,8 +176,153 @@ ${userRoleBinding("mallory-policy-user", "mallory", "debugpolicy-user")}`,
     expect(seen).not.toContain(marker);
   });
 
+  it("ten sessions applied together under maxSessionsPerPod 1 put exactly one debugger in the pod", async () => {
+    createBarePod(ns, "crowded");
+    kubectlOk(["-n", ns, "label", "pod", "crowded", "app=web"]);
+    const names = Array.from({ length: 10 }, (_, i) => `crowd-${i}`);
+    const created = await Promise.all(
+      names.map((n) =>
+        kubectlAsync(["apply", "-n", ns, ...MALLORY, "-f", "-"], {
+          input: session(n, { targetPod: "crowded", policy: "single" }),
+        }),
+      ),
+    );
+    expect(created.map((r) => r.stderr)).toEqual(names.map(() => ""));
+    await waitFor(
+      () => names.every((n) => ["Running", "Failed"].includes(sessionStatus(ns, n).phase ?? "")),
+      120_000,
+      "every crowd session Running or Failed",
+    );
+    const phases = names.map((n) => sessionStatus(ns, n).phase);
+    expect(phases.filter((p) => p === "Running")).toHaveLength(1);
+    expect(debuggersIn(ns, "crowded")).toHaveLength(1);
+    const denied = names.find((n) => sessionStatus(ns, n).phase === "Failed")!;
+    expect(sessionStatus(ns, denied).message).toContain("TooManySessions");
+  });
+
+  it("a container that merely bears the session's name is not adopted, and deleting the session spares its pod", async () => {
+    createBarePod(ns, "lookalike");
+    const name = "collide";
+    expect(asMallory(["apply", "-f", "-"], session(name, { targetPod: "lookalike" })).stderr).toBe("");
+    await waitFor(() => sessionStatus(ns, name).phase === "Failed", 60_000, "the session denied (pod not selected)");
+    // Stands in for a collision: an admin puts a container of exactly the session's name into the pod.
+    const s = JSON.parse(kubectlOk(["-n", ns, "get", "dbg", name, "-o", "json"])) as DebugSession;
+    const container = {
+      name: ephemeralContainerName(s),
+      image: testImage,
+      imagePullPolicy: "IfNotPresent",
+      command: ["sleep", "3600"],
+    };
+    kubectlOk([
+      "-n",
+      ns,
+      "patch",
+      "pod",
+      "lookalike",
+      "--subresource=ephemeralcontainers",
+      "--type=strategic",
+      "-p",
+      JSON.stringify({ spec: { ephemeralContainers: [container] } }),
+    ]);
+    // A change of the session's metadata wakes the operator for it.
+    asMallory(["annotate", "dbg", name, "nudge=1"]);
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(sessionStatus(ns, name).phase).toBe("Failed");
+    expect(podJson(ns, "lookalike")?.metadata.labels?.["debugging.dev/session"]).toBeUndefined();
+    const uid = podJson(ns, "lookalike")!.metadata.uid;
+    expect(asMallory(["delete", "dbg", name, "--wait=true", "--timeout=60s"]).code).toBe(0);
+    expect(podJson(ns, "lookalike")?.metadata).toMatchObject({ uid });
+    expect(podJson(ns, "lookalike")?.metadata.deletionTimestamp).toBeUndefined();
+  });
+
+  it.each([
+    ["seccomp Unconfined", { securityContext: { seccompProfile: { type: "Unconfined" } } }],
+    ["AppArmor Unconfined", { securityContext: { appArmorProfile: { type: "Unconfined" } } }],
+    ["SELinux spc_t", { securityContext: { seLinuxOptions: { type: "spc_t" } } }],
+    ["restricted undone by runAsNonRoot: false", { profile: "restricted", securityContext: { runAsNonRoot: false } }],
+    [
+      "restricted undone by allowPrivilegeEscalation",
+      { profile: "restricted", securityContext: { allowPrivilegeEscalation: true } },
+    ],
+  ])("cannot loosen the profile: %s is refused at apply time", (_what, spec) => {
+    const r = asMallory(["apply", "-f", "-"], session("loosen", spec));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("spec.securityContext loosens what profile");
+  });
+
+  it("a pod that shares the node (hostPID) is not debugged under a policy that allows no privileged targets", async () => {
+    createBarePod(ns, "host-pid", { hostPID: true });
+    kubectlOk(["-n", ns, "label", "pod", "host-pid", "app=web"]);
+    const name = "into-host-pid";
+    expect(asMallory(["apply", "-f", "-"], session(name, { targetPod: "host-pid" })).stderr).toBe("");
+    await waitFor(() => sessionStatus(ns, name).phase === "Failed", 60_000, "the session denied");
+    expect(sessionStatus(ns, name).message).toContain("PrivilegedTarget");
+    expect(sessionStatus(ns, name).message).toContain("hostPID: true");
+    expect(debuggersIn(ns, "host-pid")).toEqual([]);
+  });
+
+  it("a bare image ID is refused at apply time even under allowedImages: [**]", () => {
+    const image = `sha256:${"0".repeat(63)}1`;
+    const r = asMallory(["apply", "-f", "-"], session("bare-id", { image, policy: "wildcard" }));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("is a bare image ID");
+  });
+
+  it("the Docker Hub full spelling of an allowed image is allowed at apply time and runs", async () => {
+    const name = "full-spelling";
+    const manifest = session(name, { image: `docker.io/library/${testImage}`, targetPod: "crowded" });
+    const r = asMallory(["apply", "-f", "-"], manifest);
+    expect(r.stderr).toBe("");
+    await waitFor(() => sessionStatus(ns, name).phase === "Running", 60_000, "the session Running");
+  });
+
+  it("under a policy that allows only Evict, expiryAction Delete is refused and deleting the session respects the budget", async () => {
+    const refused = asMallory(["apply", "-f", "-"], session("wants-delete", { expiryAction: "Delete" }));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("spec.expiryAction Delete is not allowed");
+
+    createBarePod(ns, "guarded");
+    kubectlOk(["-n", ns, "label", "pod", "guarded", "app=web", "guard=yes"]);
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input:
+        'apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: guard}\nspec:\n  minAvailable: 1\n  selector: {matchLabels: {guard: "yes"}}\n',
+    });
+    await waitFor(
+      () => kubectlOk(["-n", ns, "get", "pdb", "guard", "-o", "jsonpath={.status.observedGeneration}"]) !== "",
+      60_000,
+      "the budget observed",
+    );
+    const name = "guarded-session";
+    expect(asMallory(["apply", "-f", "-"], session(name, { targetPod: "guarded" })).stderr).toBe("");
+    await waitFor(() => sessionStatus(ns, name).phase === "Running", 60_000, "the session Running");
+    const uid = podJson(ns, "guarded")!.metadata.uid;
+    expect(asMallory(["delete", "dbg", name, "--wait=false"]).code).toBe(0);
+    await waitFor(
+      () =>
+        kubectlOk([
+          "-n",
+          ns,
+          "get",
+          "events",
+          "--field-selector",
+          `involvedObject.name=${name}`,
+          "-o",
+          "jsonpath={.items[*].reason}",
+        ]).includes("EvictionBlocked"),
+      60_000,
+      "the refused eviction reported",
+    );
+    expect(podJson(ns, "guarded")?.metadata).toMatchObject({ uid });
+    expect(podJson(ns, "guarded")?.metadata.deletionTimestamp).toBeUndefined();
+    expect(kubectl(["-n", ns, "get", "dbg", name]).code).toBe(0);
+    // Once the budget allows it, the pod is evicted and the session goes.
+    kubectlOk(["-n", ns, "delete", "pdb", "guard"]);
+    await waitFor(() => kubectl(["-n", ns, "get", "dbg", name]).code !== 0, 120_000, "the session gone");
+  });
+
   it("no pod outside the policy's selector gained a debugger, and a new allowed session still runs", async () => {
     expect(debuggersIn(ns, "bystander")).toEqual([]);
+    expect(debuggersIn(ns, "host-pid")).toEqual([]);
     expect(asMallory(["apply", "-f", "-"], session("still-served")).stderr).toBe("");
     await waitFor(() => sessionStatus(ns, "still-served").phase === "Running", 60_000, "a new session Running");
   });

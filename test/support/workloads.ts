@@ -79,7 +79,8 @@ export function runningPods(ns: string, app: string): PodRef[] {
 }
 
 /** A bare pod (no controller) running httpd. */
-export function createBarePod(ns: string, name: string): void {
+/** A bare busybox httpd pod, Ready on return; `spec` is merged into its pod spec (hostPID, labels not). */
+export function createBarePod(ns: string, name: string, spec: Record<string, unknown> = {}): void {
   kubectlOk([
     "-n",
     ns,
@@ -89,7 +90,7 @@ export function createBarePod(ns: string, name: string): void {
     "--image-pull-policy=IfNotPresent",
     "--restart=Never",
     "--overrides",
-    '{"spec":{"terminationGracePeriodSeconds":1}}',
+    JSON.stringify({ spec: { terminationGracePeriodSeconds: 1, ...spec } }),
     "--",
     "httpd",
     "-f",

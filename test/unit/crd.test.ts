@@ -144,3 +144,39 @@ describe("DebugSession schema", () => {
     expect(crd.spec.names.kind).toBe("DebugSession");
   });
 });
+
+/**
+ * The most characters a value of the schema can take as JSON: strings at maxLength, arrays at
+ * maxItems, objects with every property, maps at maxProperties with 253-character keys. Unbounded:
+ * Infinity. (Each string counts its own characters plus quotes; separators are ignored.)
+ */
+function worstCaseChars(s: Schema): number {
+  switch (s.type) {
+    case "string":
+      return s.enum ? Math.max(...s.enum.map((e) => e.length)) + 2 : (s.maxLength ?? Infinity) + 2;
+    case "integer":
+      return 20;
+    case "boolean":
+      return 5;
+    case "array":
+      return (s.maxItems ?? Infinity) * worstCaseChars(s.items ?? {});
+    case "object": {
+      const props = Object.entries(s.properties ?? {}).reduce((n, [k, v]) => n + k.length + 2 + worstCaseChars(v), 0);
+      const map = s.additionalProperties
+        ? (s.maxProperties ?? Infinity) * (255 + worstCaseChars(s.additionalProperties))
+        : 0;
+      return props + map;
+    }
+    default:
+      return Infinity;
+  }
+}
+
+describe("the size of one DebugSession", () => {
+  // Every session lives in the operator's cache, and a namespace may hold many (docs/security.md).
+  it("bounds the spec a requester writes to 200 KiB, whatever the fields hold (it was ~850 KiB)", () => {
+    const chars = worstCaseChars(specSchema);
+    expect(chars).toBeLessThan(200 * 1024);
+    expect(chars).toBeGreaterThan(100 * 1024); // the walk reached the large fields
+  });
+});
