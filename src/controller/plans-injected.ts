@@ -167,12 +167,12 @@ export function planRefusal(s: Situation, refusal: Refusal): Plan {
   }
   const name = podName(s);
   if (isBeingDeleted(s)) {
-    const why = `the eviction of pod ${name} was refused: ${refusal.message}; it is retried, and the session goes once the pod is evicted`;
-    return {
-      ...emptyPlan(s.status),
-      events: [sessionEvent("Warning", Reason.EvictionBlocked, why)],
-      retryWithBackoff: why,
-    };
+    // Reported once (in status.message and one Event), then retried quietly for as long as it takes.
+    const why =
+      `the session is being deleted, but the eviction of pod ${name} was refused: ${refusal.message}; ` +
+      "it is retried, and the session goes once the pod is evicted";
+    const events = s.status.message === why ? [] : [sessionEvent("Warning", Reason.EvictionBlocked, why)];
+    return { ...emptyPlan({ ...s.status, message: why }), events, retryWithBackoff: why };
   }
   const deleteAfter = new Date((s.expiresAtMs ?? 0) + s.opts.evictionTimeoutMs).toISOString();
   const then = deleteIsAllowed(s)

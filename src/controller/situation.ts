@@ -43,8 +43,6 @@ export interface Situation {
    * a pod proves nothing, and an adopted pod is one the operator labels and later removes.
    */
   reservation: Reservation | undefined;
-  /** The reservation was adopted from the pod, not recorded. */
-  adopted: boolean;
   podUID: string | undefined;
   /** The pod is the one the session reserved (or, unreserved, the one carrying our container). */
   podIsOurs: boolean;
@@ -80,7 +78,6 @@ export function situation(input: DecideInput): Situation {
     containerName,
     requestedBy: requester(session),
     reservation: undefined,
-    adopted: false,
     podUID,
     podIsOurs: false,
     tainted: false,
@@ -102,7 +99,6 @@ export function situation(input: DecideInput): Situation {
   return {
     ...base,
     reservation,
-    adopted: recorded === undefined && reservation !== undefined,
     podIsOurs,
     tainted: podIsOurs && carriesOurs,
     expiresAtMs,

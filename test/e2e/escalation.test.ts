@@ -320,6 +320,21 @@ ${userRoleBinding("mallory-policy-user", "mallory", "debugpolicy-user")}`,
     await waitFor(() => kubectl(["-n", ns, "get", "dbg", name]).code !== 0, 120_000, "the session gone");
   });
 
+  it("cannot make one session huge: lists and strings past the schema's bounds are refused at apply time", () => {
+    const tooMany = asMallory(
+      ["apply", "-f", "-"],
+      session("huge-args", { args: Array.from({ length: 33 }, () => "a") }),
+    );
+    expect(tooMany.code).not.toBe(0);
+    expect(tooMany.stderr).toMatch(/spec\.args: Too many: 33: must have at most 32 items/);
+    const tooLong = asMallory(
+      ["apply", "-f", "-"],
+      session("huge-env", { env: [{ name: "A", value: "v".repeat(1025) }] }),
+    );
+    expect(tooLong.code).not.toBe(0);
+    expect(tooLong.stderr).toMatch(/spec\.env\[0\]\.value: Too long/);
+  });
+
   it("no pod outside the policy's selector gained a debugger, and a new allowed session still runs", async () => {
     expect(debuggersIn(ns, "bystander")).toEqual([]);
     expect(debuggersIn(ns, "host-pid")).toEqual([]);

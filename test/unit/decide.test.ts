@@ -1261,10 +1261,16 @@ describe("decide: issue 11 escalation defences", () => {
     const s = session({ status: reserved(ago(5 * MIN), { phase: "Running" }), deletionTimestamp: ago(1000) });
     const input = { session: s, pod: taintedPod(running()), now: NOW, access: onlyEvict };
     expect(actionOf(decideWithAccess(input), "removePod")?.how).toBe("Evict");
-    const blocked = whenRefused(input, "eviction", "Cannot evict pod as it would violate the pod's disruption budget.");
+    const budget = "Cannot evict pod as it would violate the pod's disruption budget.";
+    const blocked = whenRefused(input, "eviction", budget);
     expect(nonEventKinds(blocked)).toEqual([]);
     expect(blocked.retryWithBackoff).toContain("disruption budget");
     expect(events(blocked)).toEqual([expect.objectContaining({ reason: "EvictionBlocked" })]);
+    expect(blocked.status.message).toContain("is being deleted");
+    // The next refusal, with that status written, adds no second Event.
+    const again = whenRefused({ ...input, session: { ...s, status: blocked.status } }, "eviction", budget);
+    expect(events(again)).toEqual([]);
+    expect(again.retryWithBackoff).toBeDefined();
   });
 
   it("the injection is conditional on the pod's resourceVersion as judged, and a failed test is a lost race", () => {
