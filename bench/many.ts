@@ -24,6 +24,7 @@ import {
 
 const N = Number(process.env.MANY_SESSIONS ?? 500);
 const LARGE = Number(process.env.MANY_LARGE ?? 50);
+/** The shipped limit; BENCH_OPERATOR_MEMORY_LIMIT_MB=256 runs the operator in a cgroup of that size. */
 const LIMIT_MB = 256;
 
 /** A session at the schema's bounds (src/api/debugsession-crd.ts). */
@@ -41,7 +42,9 @@ async function main(): Promise<void> {
   await createKwokPods(ns, "p", N);
   const operator = await startOperator("many");
   const samples: number[] = [];
-  const sampler = setInterval(() => samples.push(round(operator.rssMb(), 1)), 1_000);
+  const sampler = setInterval(() => {
+    if (operator.exit().code === null && operator.exit().signal === null) samples.push(round(operator.rssMb(), 1));
+  }, 1_000);
   const t0 = Date.now();
   try {
     await pool(
@@ -53,7 +56,12 @@ async function main(): Promise<void> {
       },
     );
     await waitUntil(
-      async () => (await listSessions(ns)).filter((s) => s.status?.phase === "Running").length === N,
+      async () => {
+        const { code, signal } = operator.exit();
+        if (code !== null || signal !== null)
+          throw new Error(`the operator ended (${code ?? signal}); OOM kills: ${operator.oomKills()}`);
+        return (await listSessions(ns)).filter((s) => s.status?.phase === "Running").length === N;
+      },
       900_000,
       `${N} sessions Running`,
       2_000,
@@ -70,6 +78,9 @@ async function main(): Promise<void> {
       rss_settled_median_mb: quantile(settled, 0.5),
       limit_mb: LIMIT_MB,
       within_limit: Math.max(...samples) < LIMIT_MB,
+      cgroup_limit_mb: Number(process.env.BENCH_OPERATOR_MEMORY_LIMIT_MB ?? 0) || undefined,
+      oom_kills: operator.oomKills(),
+      node_options: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? "",
     };
     console.log(JSON.stringify(result, null, 2));
     record({ many_sessions: result });

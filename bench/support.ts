@@ -2,7 +2,7 @@
 // in bulk, a watch that records when things happen, quantiles, and bench/out/results.json.
 // Everything runs against the cluster KUBECONFIG points at (hack/bench.sh sets it up).
 import { spawn, spawnSync } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { CoreV1Api, CustomObjectsApi, Watch, type V1Pod } from "@kubernetes/client-node";
 import { PooledKubeConfig } from "../src/runtime/kubeconfig.ts";
 import type { DebugSession } from "../src/api/types.ts";
@@ -269,6 +269,10 @@ export interface OperatorProcess {
   /** Resident set size in MB, from /proc. */
   rssMb(): number;
   stop(): Promise<void>;
+  /** How the process ended (both null while it runs). */
+  exit(): { code: number | null; signal: string | null };
+  /** Kills by the kernel's OOM killer in the operator's memory cgroup (BENCH_OPERATOR_MEMORY_LIMIT_MB). */
+  oomKills(): number;
 }
 
 /**
@@ -283,9 +287,15 @@ export async function startOperator(name: string, extraArgs: string[] = []): Pro
     throw new Error("OPERATOR_KUBECONFIG must name the operator's kubeconfig (hack/bench.sh writes it)");
   mkdirSync(outDir, { recursive: true });
   const log = createWriteStream(`${outDir}/operator-${name}.log`);
+  const cgroup = memoryCgroup(name);
+  // Inside a memory cgroup the shell moves itself in, then becomes the operator (same pid).
+  const [command, prefix] = cgroup
+    ? ["/bin/sh", ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup.dir, process.execPath]]
+    : [process.execPath, []];
   const child = spawn(
-    process.execPath,
+    command,
     [
+      ...prefix,
       process.env.BENCH_OPERATOR_MAIN ?? `${repo}src/main.ts`,
       "--kubeconfig",
       opKubeconfig,
@@ -321,8 +331,35 @@ export async function startOperator(name: string, extraArgs: string[] = []): Pro
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;
       log.end();
+      cgroup?.remove();
     },
+    exit: () => ({ code: child.exitCode, signal: child.signalCode }),
+    oomKills: () => cgroup?.oomKills() ?? 0,
   };
+}
+
+/**
+ * With BENCH_OPERATOR_MEMORY_LIMIT_MB set, a memory cgroup of that limit for the operator (v2 or
+ * v1, whichever the machine mounts), as a container's limits.memory would give it; else undefined.
+ */
+function memoryCgroup(name: string): { dir: string; oomKills(): number; remove(): void } | undefined {
+  const mb = Number(process.env.BENCH_OPERATOR_MEMORY_LIMIT_MB ?? 0);
+  if (!mb) return undefined;
+  const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+  const dir = v2 ? `/sys/fs/cgroup/bench-${name}` : `/sys/fs/cgroup/memory/bench-${name}`;
+  mkdirSync(dir, { recursive: true });
+  const bytes = String(mb * 1024 * 1024);
+  if (v2) {
+    writeFileSync(`${dir}/memory.max`, bytes);
+    writeFileSync(`${dir}/memory.swap.max`, "0");
+  } else {
+    writeFileSync(`${dir}/memory.limit_in_bytes`, bytes);
+  }
+  const oomKills = (): number => {
+    const file = v2 ? `${dir}/memory.events` : `${dir}/memory.oom_control`;
+    return Number(/oom_kill (\d+)/.exec(readFileSync(file, "utf8"))?.[1] ?? 0);
+  };
+  return { dir, oomKills, remove: () => rmdirSync(dir) };
 }
 
 /** Merges `entries` into bench/out/results.json, so each benchmark adds its part. */

@@ -11,7 +11,7 @@ import {
   type DebugPolicy,
   type DebugSession,
 } from "../api/types.ts";
-import { Informer, type EventType, type InformerOptions, type ListResult } from "../runtime/informer.ts";
+import { Informer, stripForCache, type EventType, type InformerOptions, type ListResult } from "../runtime/informer.ts";
 
 export interface CacheOptions {
   kubeConfig: KubeConfig;
@@ -45,6 +45,8 @@ export class Caches {
         log: opts.log,
         watchPath,
         ...rest,
+        // The operator reads neither managedFields nor kubectl's last-applied copy; writes test resourceVersion.
+        transform: stripForCache,
         onRestart: () => opts.onInformerRestart?.(name),
       });
     this.sessions = informer<DebugSession>("debugsessions", `/apis/${GROUP}/${VERSION}/${SESSION_PLURAL}`, {

@@ -44,6 +44,24 @@ export interface InformerOptions<T extends KubernetesObject> {
   backoff?: { initialMs: number; maxMs: number };
   /** Tests inject a fake; the default is client-node's Watch on `kubeConfig`. */
   watch?: WatchFunction<T>;
+  /** Applied to every object before it is stored (client-go's TransformFunc): drop what no reader needs. */
+  transform?: (obj: T) => T;
+}
+
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * A transform for caches whose readers never look at managedFields or kubectl's last-applied copy:
+ * both repeat the object (the copy holds the whole spec again), so a large object is cached at about
+ * half its size. Mutates and returns the object it was given, which the watch has just parsed.
+ */
+export function stripForCache<T extends KubernetesObject>(obj: T): T {
+  const meta = obj.metadata;
+  if (meta) {
+    delete meta.managedFields;
+    if (meta.annotations && LAST_APPLIED in meta.annotations) delete meta.annotations[LAST_APPLIED];
+  }
+  return obj;
 }
 
 export const objectKey = (o: KubernetesObject): string =>
@@ -172,7 +190,8 @@ export class Informer<T extends KubernetesObject> implements Lister<T> {
     return resourceVersion;
   }
 
-  private upsert(key: string, obj: T): void {
+  private upsert(key: string, received: T): void {
+    const obj = this.opts.transform ? this.opts.transform(received) : received;
     const old = this.store.get(key);
     this.store.set(key, obj);
     if (!old) this.emit("add", obj, undefined);

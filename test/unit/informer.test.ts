@@ -1,7 +1,13 @@
 import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Informer, type EventType, type ListResult, type WatchObject } from "../../src/runtime/informer.ts";
+import {
+  Informer,
+  stripForCache,
+  type EventType,
+  type ListResult,
+  type WatchObject,
+} from "../../src/runtime/informer.ts";
 
 type Obj = KubernetesObject;
 const obj = (name: string, resourceVersion: string): Obj => ({ metadata: { namespace: "ns", name, resourceVersion } });
@@ -186,5 +192,23 @@ describe("Informer", () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(watches).toHaveLength(1);
     expect(restarts).toEqual(["error"]);
+  });
+});
+
+describe("stripForCache", () => {
+  it("drops managedFields and kubectl's last-applied copy, and keeps every other annotation", () => {
+    const pod = {
+      metadata: {
+        name: "p",
+        managedFields: [{ manager: "kubectl" }],
+        annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}", keep: "me" },
+      },
+    };
+    expect(stripForCache(pod)).toEqual({ metadata: { name: "p", annotations: { keep: "me" } } });
+  });
+
+  it("leaves an emptied annotation map in place, so a JSON patch still adds to it rather than replacing it", () => {
+    const pod = { metadata: { annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}" } } };
+    expect(stripForCache(pod).metadata.annotations).toEqual({});
   });
 });
