@@ -1,10 +1,10 @@
 // What GitOps tools show for a DebugSession in each state the operator writes: kstatus (kubectl-style
 // waiters, kpt, cli-utils appliers), Flux with the shipped healthCheckExprs, Argo CD with the shipped
 // health Lua. The judges are the tools' own code (test/support/judges.ts); no cluster is needed.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Condition, Phase } from "../../src/api/types.ts";
 import {
   argoConfigMapScript,
@@ -282,12 +282,15 @@ describe("DebugSession health as kstatus, Flux and Argo CD judge it", () => {
 });
 
 describe("the Argo CD runner", () => {
+  let dir: string;
+  beforeAll(() => void (dir = mkdtempSync(join(tmpdir(), "argo-health-"))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   it.each([
     ["the string library", 'return { status = string.format("%s", "Healthy") }'],
     ["string methods", 'return { status = ("healthy"):upper() }'],
     ["the math library", 'return { status = "Healthy", message = tostring(math.floor(1.5)) }'],
   ])("the runner, like Argo CD, gives a script no %s", async (_, lua) => {
-    const script = join(mkdtempSync(join(tmpdir(), "argo-")), "health.lua");
+    const script = join(dir, "health.lua");
     writeFileSync(script, lua);
     const [verdict] = await judgeArgo([session("any")], script);
     expect(verdict?.status).toBe("Unknown");
@@ -295,7 +298,7 @@ describe("the Argo CD runner", () => {
   });
 
   it("the runner, like Argo CD, leaves JSON null fields out of obj", async () => {
-    const script = join(mkdtempSync(join(tmpdir(), "argo-")), "health.lua");
+    const script = join(dir, "health.lua");
     writeFileSync(
       script,
       'return { status = "Healthy", message = tostring(obj.status.message) .. " " .. #obj.status.conditions }',
