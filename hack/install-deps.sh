@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local cluster needs, when missing. Idempotent and quiet when
+# Installs the Debian packages the local cluster and the tests need, when missing. Idempotent and quiet when
 # everything is present.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -17,6 +17,8 @@ declare -A NEEDED=(
   [nsenter]=util-linux
   [curl]=curl
   [jq]=jq
+  # The Argo CD health judge of the tests (test/judges/argocd-run.lua).
+  [lua5.1]=lua5.1
 )
 
 missing=()
@@ -27,6 +29,8 @@ done
 # The images need the static busybox (a dynamic one cannot run alone in a container); the
 # machine may have the dynamic `busybox` package at /bin/busybox instead.
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+# A Lua library, no binary to look for: the Argo CD judge reads objects with it.
+dpkg -s lua-cjson >/dev/null 2>&1 || missing+=(lua-cjson)
 
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
