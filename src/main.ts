@@ -1,6 +1,13 @@
 // Flags and environment -> wire everything. `node dist/main.js --help` lists the flags (src/flags.ts).
 import { hostname } from "node:os";
-import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import {
+  AppsV1Api,
+  AuthorizationV1Api,
+  BatchV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+} from "@kubernetes/client-node";
 import { DEFAULT_DECIDE_OPTIONS } from "./controller/decide.ts";
 import { Reconciler } from "./controller/reconciler.ts";
 import { readFlags, helpText, type FlagValues, type ListenAddress } from "./flags.ts";
@@ -30,6 +37,8 @@ async function main(): Promise<void> {
     core: kc.makeApiClient(CoreV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
     authz: kc.makeApiClient(AuthorizationV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
     log,
     workers,
     queue,

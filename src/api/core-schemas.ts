@@ -1,6 +1,6 @@
 // Schemas for the core/v1 types a DebugSession passes to its ephemeral container. Only the fields
 // an ephemeral container may have; structural, so the apiserver validates and prunes them.
-import { arr, bool, int, obj, str, type Schema } from "./schema.ts";
+import { arr, bool, int, obj, str, stringMap, type Schema } from "./schema.ts";
 
 const NAME = "^[-._a-zA-Z][-._a-zA-Z0-9]*$";
 
@@ -103,3 +103,51 @@ export const securityContext: Schema = obj(
     }),
   },
 );
+
+const LABEL_KEY =
+  "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$";
+
+const labelSelectorRequirement = (maxValues: number): Schema =>
+  obj(
+    "One requirement on a pod label.",
+    {
+      key: str("The label key the requirement applies to.", { minLength: 1, maxLength: 317, pattern: LABEL_KEY }),
+      operator: str(
+        "In: the label exists and its value is one of values. NotIn: the label is absent or its value is not one of values. " +
+          "Exists: the label exists. DoesNotExist: the label is absent.",
+        { enum: ["In", "NotIn", "Exists", "DoesNotExist"] },
+      ),
+      values: arr(
+        "Label values; required and non-empty for In and NotIn, must be empty for Exists and DoesNotExist.",
+        str("A label value.", { maxLength: 63 }),
+        { maxItems: maxValues },
+      ),
+    },
+    {
+      required: ["key", "operator"],
+      "x-kubernetes-validations": [
+        {
+          rule: "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)",
+          message: "values must be non-empty for In and NotIn and empty for Exists and DoesNotExist",
+          fieldPath: ".values",
+          reason: "FieldValueInvalid",
+        },
+      ],
+    },
+  );
+
+/** A metav1.LabelSelector over pod labels, at most this large. */
+export const labelSelector = (
+  description: string,
+  max: { labels: number; expressions: number; values: number } = { labels: 64, expressions: 32, values: 64 },
+): Schema =>
+  obj(
+    description,
+    {
+      matchLabels: stringMap("Labels a pod must have with exactly these values.", max.labels),
+      matchExpressions: arr("Further requirements on pod labels.", labelSelectorRequirement(max.values), {
+        maxItems: max.expressions,
+      }),
+    },
+    { "x-kubernetes-map-type": "atomic" },
+  );

@@ -1,7 +1,8 @@
 // The DebugPolicy CustomResourceDefinition: what a DebugSession in the same namespace may do.
 // Who may use a policy is plain RBAC (verb `use` on debugpolicies), not part of this schema.
 import { DURATION_PATTERN } from "./duration.ts";
-import { arr, bool, int, namespacedCRD, obj, str, stringMap, type Schema } from "./schema.ts";
+import { labelSelector } from "./core-schemas.ts";
+import { arr, bool, int, namespacedCRD, obj, str, type Schema } from "./schema.ts";
 import {
   DEFAULT_ALLOWED_EXPIRY_ACTIONS,
   DEFAULT_ALLOWED_PROFILES,
@@ -19,47 +20,13 @@ import {
 // schema.ts has no minItems; it is valid structural OpenAPI, so it is added here.
 const atLeast = (minItems: number, schema: Schema): Schema => ({ ...schema, minItems }) as Schema;
 
-const LABEL_KEY =
-  "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$";
-// A raw CEL string: in a quoted one the pattern's `\.` is an escape CEL rejects, and the CRD with it.
-const isDuration = (field: string): string => `self.${field}.matches(r'${DURATION_PATTERN}')`;
-
-const labelSelectorRequirement: Schema = obj(
-  "One requirement on a pod label.",
-  {
-    key: str("The label key the requirement applies to.", { minLength: 1, maxLength: 317, pattern: LABEL_KEY }),
-    operator: str(
-      "In: the label exists and its value is one of values. NotIn: the label is absent or its value is not one of values. " +
-        "Exists: the label exists. DoesNotExist: the label is absent.",
-      { enum: ["In", "NotIn", "Exists", "DoesNotExist"] },
-    ),
-    values: arr(
-      "Label values; required and non-empty for In and NotIn, must be empty for Exists and DoesNotExist.",
-      str("A label value.", { maxLength: 63 }),
-    ),
-  },
-  {
-    required: ["key", "operator"],
-    "x-kubernetes-validations": [
-      {
-        rule: "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)",
-        message: "values must be non-empty for In and NotIn and empty for Exists and DoesNotExist",
-        fieldPath: ".values",
-        reason: "FieldValueInvalid",
-      },
-    ],
-  },
-);
-
-const targetSelector: Schema = obj(
+const targetSelector: Schema = labelSelector(
   "Labels of the pods in this namespace that may be debugged (a metav1.LabelSelector). When absent no pod may be " +
     "debugged; `{}` selects every pod in the namespace. All matchLabels and matchExpressions must hold.",
-  {
-    matchLabels: stringMap("Labels a pod must have with exactly these values."),
-    matchExpressions: arr("Further requirements on pod labels.", labelSelectorRequirement, { maxItems: 32 }),
-  },
-  { "x-kubernetes-map-type": "atomic" },
 );
+
+// A raw CEL string: in a quoted one the pattern's `\.` is an escape CEL rejects, and the CRD with it.
+const isDuration = (field: string): string => `self.${field}.matches(r'${DURATION_PATTERN}')`;
 
 const duration = (description: string, fallback: string): Schema =>
   str(description, { maxLength: 64, pattern: DURATION_PATTERN, default: fallback });
@@ -146,6 +113,12 @@ const spec: Schema = obj(
         "allowPrivilegeEscalation: true where the profile forbids them) and to set seccomp or AppArmor profiles other " +
         "than RuntimeDefault, SELinux options, procMount Unmasked or a Windows host process. privileged and " +
         "capabilities.add keep their own rules. When false, spec.securityContext may only tighten the profile.",
+      { default: false },
+    ),
+    deleteGitOpsManagedSessions: bool(
+      "Let ttlSecondsAfterFinished delete ended sessions that Flux or Argo CD manage (labels kustomize.toolkit.fluxcd.io/name, " +
+        "helm.toolkit.fluxcd.io/name, argocd.argoproj.io/instance; annotation argocd.argoproj.io/tracking-id). Off by default: " +
+        "the tool re-creates a deleted session, and without spec.notAfter the new one debugs a pod again.",
       { default: false },
     ),
     allowPrivilegedTargets: bool(

@@ -1,6 +1,6 @@
 // The DebugSession CustomResourceDefinition: the one source crds/ is generated from
 // (`make generate`; a unit test fails when the checked-in file differs).
-import { envVar, securityContext, volumeMount } from "./core-schemas.ts";
+import { envVar, labelSelector, securityContext, volumeMount } from "./core-schemas.ts";
 import { arr, bool, int, namespacedCRD, obj, str, type Schema, type Validation } from "./schema.ts";
 import { DURATION_PATTERN } from "./duration.ts";
 import {
@@ -14,6 +14,7 @@ import {
   PULL_POLICIES,
   SESSION_KIND,
   SESSION_PLURAL,
+  TARGET_KINDS,
   VERSION,
 } from "./types.ts";
 
@@ -23,6 +24,9 @@ const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 /** Fields fixed at creation: the debugger is already in the pod, so changing them would be a lie. */
 export const IMMUTABLE_SPEC_FIELDS = [
   "targetPod",
+  "targetRef",
+  "targetSelector",
+  "notAfter",
   "targetContainer",
   "image",
   "imagePullPolicy",
@@ -51,11 +55,31 @@ const immutable = (field: string): Validation => ({
 const spec: Schema = obj(
   "What to debug, with what, and for how long. Immutable after creation except ttl, which may only grow.",
   {
-    targetPod: str("Name of the pod to debug, in the session's own namespace.", {
-      minLength: 1,
-      maxLength: 253,
-      pattern: DNS_SUBDOMAIN,
-    }),
+    targetPod: str(
+      "Name of the pod to debug, in the session's own namespace. Exactly one of targetPod, targetRef and targetSelector.",
+      { minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN },
+    ),
+    targetRef: obj(
+      "A workload in the session's namespace whose pods may be debugged; the operator picks one (Running and Ready, " +
+        "not being deleted, preferring one no other session has tainted, then by name) and names it in status.pod. " +
+        "The choice never moves: a replaced pod ends the session.",
+      {
+        kind: str("Deployment, StatefulSet, ReplicaSet, DaemonSet or Job.", { enum: TARGET_KINDS }),
+        name: str("Name of the workload.", { minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN }),
+      },
+      { required: ["kind", "name"] },
+    ),
+    targetSelector: labelSelector(
+      "Labels of the pods in the session's namespace that may be debugged; the operator picks one as for targetRef. " +
+        "`{}` selects every pod.",
+      { labels: 8, expressions: 4, values: 16 },
+    ),
+    notAfter: str(
+      "An absolute deadline (RFC 3339). A session is not created after it (admission refuses it), no debugger is " +
+        "injected after it, and the pod is removed at the earlier of notAfter and injectedAt + ttl. It is what makes a " +
+        "session kept in Git safe to replay: an old commit applied later is refused.",
+      { format: "date-time" },
+    ),
     targetContainer: str(
       "Container of the pod whose process namespace the debugger joins (targetContainerName), so `ps` shows its processes.",
       { maxLength: 63, pattern: DNS_LABEL },
@@ -120,8 +144,14 @@ const spec: Schema = obj(
     ),
   },
   {
-    required: ["targetPod", "image"],
+    required: ["image"],
     "x-kubernetes-validations": [
+      {
+        rule: "[has(self.targetPod), has(self.targetRef), has(self.targetSelector)].filter(x, x).size() == 1",
+        message:
+          "exactly one of spec.targetPod (a pod name), spec.targetRef (a workload) and spec.targetSelector (pod labels) must be set",
+        reason: "FieldValueInvalid",
+      },
       ...IMMUTABLE_SPEC_FIELDS.map(immutable),
       {
         rule: "!has(self.tty) || !self.tty || (has(self.stdin) && self.stdin)",
@@ -135,7 +165,7 @@ const spec: Schema = obj(
 const condition: Schema = obj(
   "A condition of the session (metav1.Condition).",
   {
-    type: str("Injected, Ready or Expired.", { maxLength: 316 }),
+    type: str("Injected, Ready, Expired, Reconciling or Stalled.", { maxLength: 316 }),
     status: str("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
     reason: str("A CamelCase word for programs.", { maxLength: 1024 }),
     message: str("What happened, for people.", { maxLength: 32768 }),
@@ -145,40 +175,54 @@ const condition: Schema = obj(
   { required: ["type", "status", "lastTransitionTime", "reason", "message"] },
 );
 
-const status: Schema = obj("Written only by the operator.", {
-  phase: str("Pending, Injecting, Running, Completed, Expired, Failed or Terminated.", {
-    enum: PHASES,
-  }),
-  message: str("A one-line summary of the phase, for people.", { maxLength: 32768 }),
-  conditions: arr("Injected, Ready and Expired.", condition, {
-    maxItems: 16,
-    "x-kubernetes-list-type": "map",
-    "x-kubernetes-list-map-keys": ["type"],
-  }),
-  observedGeneration: int("The spec generation this status was computed from.", { minimum: 0 }),
-  targetPodUID: str("UID of the pod the debugger was injected into; a new pod of the same name is never touched.", {
-    maxLength: 64,
-  }),
-  containerName: str("Name of the ephemeral container in the pod.", { maxLength: 63 }),
-  injectedAt: str("When the debugger was added to the pod.", { format: "date-time" }),
-  expiresAt: str("injectedAt + ttl: when the pod is removed.", { format: "date-time" }),
-  endedAt: str("When the session reached Expired, Failed or Terminated; ttlSecondsAfterFinished counts from here.", {
-    format: "date-time",
-  }),
-  attachCommand: str("The command that attaches to the debugger.", { maxLength: 1024 }),
-  containerState: obj("Mirror of the debugger's entry in pod.status.ephemeralContainerStatuses.", {
-    state: str("waiting, running or terminated.", { enum: ["waiting", "running", "terminated"] }),
-    reason: str("Why it waits or terminated (e.g. ImagePullBackOff, Completed).", { maxLength: 1024 }),
-    message: str("The kubelet's message.", { maxLength: 32768 }),
-    startedAt: str("When it started running.", { format: "date-time" }),
-    finishedAt: str("When it terminated.", { format: "date-time" }),
-    exitCode: int("Exit code, once terminated."),
-  }),
-  requestedBy: obj("Who created the session, as the apiserver authenticated them.", {
-    username: str("User name.", { maxLength: 1024 }),
-    groups: arr("Groups.", str("A group.", { maxLength: 1024 }), { maxItems: 256 }),
-  }),
-});
+const status: Schema = obj(
+  "Written only by the operator.",
+  {
+    phase: str("Pending, Injecting, Running, Completed, Expired, Failed or Terminated.", {
+      enum: PHASES,
+    }),
+    message: str("A one-line summary of the phase, for people.", { maxLength: 32768 }),
+    conditions: arr(
+      "Injected; Ready (True while the debugger runs, False while it is being started, absent once the session " +
+        "ended); Expired; and kstatus's Reconciling (True while work is in progress) and Stalled (True when it failed).",
+      condition,
+      {
+        maxItems: 16,
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+      },
+    ),
+    observedGeneration: int("The spec generation this status was computed from.", { minimum: 0 }),
+    pod: str("The pod the debugger runs in: spec.targetPod, or the pod chosen for targetRef or targetSelector.", {
+      maxLength: 253,
+    }),
+    targetPodUID: str("UID of the pod the debugger was injected into; a new pod of the same name is never touched.", {
+      maxLength: 64,
+    }),
+    containerName: str("Name of the ephemeral container in the pod.", { maxLength: 63 }),
+    injectedAt: str("When the debugger was added to the pod.", { format: "date-time" }),
+    expiresAt: str("injectedAt + ttl: when the pod is removed.", { format: "date-time" }),
+    endedAt: str("When the session reached Expired, Failed or Terminated; ttlSecondsAfterFinished counts from here.", {
+      format: "date-time",
+    }),
+    attachCommand: str("The command that attaches to the debugger.", { maxLength: 1024 }),
+    containerState: obj("Mirror of the debugger's entry in pod.status.ephemeralContainerStatuses.", {
+      state: str("waiting, running or terminated.", { enum: ["waiting", "running", "terminated"] }),
+      reason: str("Why it waits or terminated (e.g. ImagePullBackOff, Completed).", { maxLength: 1024 }),
+      message: str("The kubelet's message.", { maxLength: 32768 }),
+      startedAt: str("When it started running.", { format: "date-time" }),
+      finishedAt: str("When it terminated.", { format: "date-time" }),
+      exitCode: int("Exit code, once terminated."),
+    }),
+    requestedBy: obj("Who created the session, as the apiserver authenticated them.", {
+      username: str("User name.", { maxLength: 1024 }),
+      groups: arr("Groups.", str("A group.", { maxLength: 1024 }), { maxItems: 256 }),
+    }),
+  },
+  // An empty status from the first read on: Flux's healthCheckExprs cannot evaluate an absent one
+  // (Unknown) and read an empty one InProgress; kstatus and Argo CD read both alike.
+  { default: {} },
+);
 
 export function debugSessionCRD(): Record<string, unknown> {
   return namespacedCRD({
@@ -192,7 +236,7 @@ export function debugSessionCRD(): Record<string, unknown> {
       "A time-limited ephemeral debug container in one pod. When the TTL runs out the pod is removed, " +
       "since an ephemeral container can never be taken out of a pod.",
     printerColumns: [
-      { name: "Pod", type: "string", jsonPath: ".spec.targetPod" },
+      { name: "Pod", type: "string", jsonPath: ".status.pod" },
       { name: "Container", type: "string", jsonPath: ".status.containerName" },
       { name: "Phase", type: "string", jsonPath: ".status.phase" },
       { name: "Requester", type: "string", jsonPath: ".status.requestedBy.username" },

@@ -25,8 +25,22 @@ export type ExpiryAction = (typeof EXPIRY_ACTIONS)[number];
 export const PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
 
+/** Workloads a session may name as its target; the operator picks one of their pods. */
+export const TARGET_KINDS = ["Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Job"] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+export interface TargetRef {
+  kind: TargetKind;
+  name: string;
+}
+
 export interface DebugSessionSpec {
-  targetPod: string;
+  /** Exactly one of targetPod, targetRef and targetSelector. */
+  targetPod?: string;
+  targetRef?: TargetRef;
+  targetSelector?: LabelSelector;
+  /** RFC 3339: no session is created, and no debugger injected, after it; the pod goes by then. */
+  notAfter?: string;
   targetContainer?: string;
   image: string;
   imagePullPolicy?: PullPolicy;
@@ -50,7 +64,7 @@ export const PHASES = ["Pending", "Injecting", "Running", "Completed", "Expired"
 export type Phase = (typeof PHASES)[number];
 /** Phases after which nothing more happens to the pod (ttlSecondsAfterFinished counts from them). */
 export const TERMINAL_PHASES: ReadonlySet<Phase> = new Set(["Expired", "Failed", "Terminated"]);
-export const CONDITION_TYPES = ["Injected", "Ready", "Expired"] as const;
+export const CONDITION_TYPES = ["Injected", "Ready", "Expired", "Reconciling", "Stalled"] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export const EVENT_TYPES = ["Normal", "Warning"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -81,6 +95,8 @@ export interface RequestedBy {
 
 export interface DebugSessionStatus {
   phase?: Phase;
+  /** The pod the debugger is (to be) in: spec.targetPod, or the one chosen for targetRef/targetSelector. */
+  pod?: string;
   conditions?: Condition[];
   observedGeneration?: number;
   targetPodUID?: string;
@@ -155,6 +171,8 @@ export interface DebugPolicySpec {
   allowSecurityContextOverrides?: boolean;
   /** Pods that share the node (host namespaces, privileged containers, hostPath volumes) may be debugged. */
   allowPrivilegedTargets?: boolean;
+  /** ttlSecondsAfterFinished also deletes sessions Flux or Argo CD manage (they re-create what is deleted). */
+  deleteGitOpsManagedSessions?: boolean;
 }
 
 export interface DebugPolicy {

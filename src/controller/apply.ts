@@ -58,7 +58,7 @@ export class Applier {
       written = await this.writer.patchStatus(session, patch, resourceVersion);
       log.debug({ phase: plan.status.phase }, "status written");
     }
-    for (const event of plan.events) this.record(session, event);
+    for (const event of plan.events) this.record(session, event, pod);
     if (plan.deleteSession) {
       await this.writer.deleteSession(session).catch(unless(isNotFound, isConflict));
       log.info({}, "deleted finished session (ttlSecondsAfterFinished)");
@@ -122,7 +122,7 @@ export class Applier {
     return undefined;
   }
 
-  private record(session: DebugSession, e: PlannedEvent): void {
+  private record(session: DebugSession, e: PlannedEvent, pod: V1Pod | undefined): void {
     const ns = session.metadata.namespace ?? "";
     const involved =
       e.on === "session"
@@ -136,9 +136,9 @@ export class Applier {
         : {
             apiVersion: "v1",
             kind: "Pod",
-            name: session.spec.targetPod,
+            name: pod?.metadata?.name ?? session.status?.pod ?? session.spec.targetPod,
             namespace: ns,
-            uid: session.status?.targetPodUID,
+            uid: pod?.metadata?.uid ?? session.status?.targetPodUID,
           };
     const now = this.now();
     this.events.record(ns, {

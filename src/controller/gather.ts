@@ -2,7 +2,8 @@
 // into the one input decide() judges. Reads go to the caches where they can be trusted, and to the
 // apiserver where a cache that is behind could cause a wrong write.
 //
-//   session (cache) ──┬─ pod: cache when it shows the injected pod with our container, else a GET
+//   session (cache) ──┬─ pod: cache when it shows the injected pod with our container, else a GET;
+//                     │  for a targetRef/targetSelector not yet injected, its candidates listed and one chosen
 //                     ├─ policy: cache (spec.policy, in the session's namespace)
 //                     ├─ RBAC: a SubjectAccessReview, only while the session awaits injection
 //                     └─ other debuggers on the pod: what the pod holds, and the sessions the index
@@ -10,7 +11,9 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { DEFAULT_POLICY, type DebugPolicy, type DebugSession } from "../api/types.ts";
 import type { AccessReviewer } from "./access-review.ts";
+import type { Candidates } from "./candidates.ts";
 import type { AccessInput, DecideInput, DecideOptions } from "./input.ts";
+import { choosePod, describeTarget, targetPodName, type TargetChoice } from "./target.ts";
 import { ephemeralContainerName } from "./container.ts";
 import { awaitsInjection, cachedPodIsTrusted, holdsPod, requester } from "./predicates.ts";
 import type { SessionsByPod } from "./session-index.ts";
@@ -27,6 +30,8 @@ export interface GatherSources {
   reviewer: AccessReviewer;
   /** A GET of the pod; undefined when it does not exist. */
   readPod(namespace: string, name: string): Promise<V1Pod | undefined>;
+  /** The pods a targetRef or targetSelector stands for (candidates.ts). */
+  listCandidates(session: DebugSession): Promise<Candidates>;
   options: DecideOptions;
 }
 
@@ -40,23 +45,40 @@ export class Gatherer {
   /** Everything decide() needs about `session` (whose cache key is `key`) at `now`. */
   async gather(key: string, session: DebugSession, now: Date): Promise<DecideInput> {
     // Independent reads, asked together.
-    const [pod, access] = await Promise.all([this.pod(session), this.access(key, session)]);
-    const reserved = this.reservedBy(key, session);
+    const [{ pod, choice }, access] = await Promise.all([this.target(session), this.access(key, session)]);
+    const reserved = this.reservedBy(key, session, pod?.metadata?.name);
     const otherSessionsOnPod = otherDebuggers(pod, ephemeralContainerName(session), reserved).length;
-    return { session, pod, access: { ...access, otherSessionsOnPod }, now, options: this.src.options };
+    const input: DecideInput = {
+      session,
+      pod,
+      access: { ...access, otherSessionsOnPod },
+      now,
+      options: this.src.options,
+    };
+    return choice ? { ...input, choice } : input;
   }
 
-  private async pod(session: DebugSession): Promise<V1Pod | undefined> {
+  private async target(session: DebugSession): Promise<{ pod: V1Pod | undefined; choice?: TargetChoice }> {
     const namespace = session.metadata.namespace ?? "";
-    const name = session.spec.targetPod;
-    const cached = this.src.pods.get(`${namespace}/${name}`);
-    return cachedPodIsTrusted(session, cached) ? cached : this.src.readPod(namespace, name);
+    const name = targetPodName(session);
+    if (name !== undefined) {
+      const cached = this.src.pods.get(`${namespace}/${name}`);
+      return { pod: cachedPodIsTrusted(session, cached) ? cached : await this.src.readPod(namespace, name) };
+    }
+    const from = describeTarget(session);
+    const candidates = await this.src.listCandidates(session);
+    if ("missing" in candidates)
+      return { pod: undefined, choice: { from, passedOver: [], missing: candidates.missing } };
+    const policy = this.src.policies.get(`${namespace}/${session.spec.policy ?? DEFAULT_POLICY}`);
+    const choice = choosePod(from, candidates.pods, ephemeralContainerName(session), policy?.spec.targetSelector);
+    return { pod: choice.chosen, choice };
   }
 
   /** Container names of the other sessions whose cached phase says they hold the pod. */
-  private reservedBy(key: string, session: DebugSession): string[] {
+  private reservedBy(key: string, session: DebugSession, pod: string | undefined): string[] {
     const names: string[] = [];
-    for (const other of this.src.sessionsByPod.keysFor(`${session.metadata.namespace}/${session.spec.targetPod}`)) {
+    if (pod === undefined) return names;
+    for (const other of this.src.sessionsByPod.keysFor(`${session.metadata.namespace}/${pod}`)) {
       const s = other !== key ? this.src.sessions.get(other) : undefined;
       if (s && holdsPod(s.status?.phase)) names.push(ephemeralContainerName(s));
     }

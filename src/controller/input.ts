@@ -2,6 +2,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { DebugPolicy, DebugSession } from "../api/types.ts";
 import type { Refusal } from "./plan.ts";
+import type { TargetChoice } from "./target.ts";
 
 export interface DecideOptions {
   /** How long an eviction may be refused (PodDisruptionBudget) before the pod is deleted. */
@@ -36,4 +37,6 @@ export interface DecideInput {
   options?: DecideOptions;
   /** Set when the apiserver refused a write of the plan decided for this same input. */
   refusal?: Refusal;
+  /** How the pod was chosen, for a session with targetRef or targetSelector and no pod yet. */
+  choice?: TargetChoice;
 }

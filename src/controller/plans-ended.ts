@@ -1,20 +1,36 @@
 // Situations in which the session is over, or is going: deleted, ended, denied.
-import type { DebugSession } from "../api/types.ts";
+import type { DebugSession, DebugSessionStatus } from "../api/types.ts";
 import type { Denial } from "./access.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan } from "./plan.ts";
 import { Reason } from "./reasons.ts";
-import { deleteIsAllowed, type Situation } from "./situation.ts";
+import { deleteIsAllowed, podName, type Situation } from "./situation.ts";
 import { StatusBuilder, lastReportedReason } from "./status.ts";
 import type { EventType } from "../api/types.ts";
 
+/** Labels and annotations by which Flux and Argo CD mark the objects they apply. */
+const GITOPS_LABELS = [
+  "kustomize.toolkit.fluxcd.io/name",
+  "helm.toolkit.fluxcd.io/name",
+  "argocd.argoproj.io/instance",
+];
+const GITOPS_ANNOTATIONS = ["argocd.argoproj.io/tracking-id"];
+
+/** Applied by Flux or Argo CD: deleting it makes the tool create it again (a new session, a new pod). */
+export function isGitOpsManaged(session: DebugSession): boolean {
+  const { labels = {}, annotations = {} } = session.metadata;
+  return GITOPS_LABELS.some((l) => l in labels) || GITOPS_ANNOTATIONS.some((a) => a in annotations);
+}
+
 /**
  * ms until ttlSecondsAfterFinished deletes an ended session (zero or less: due now), or undefined
- * when the session asks to be kept.
+ * when the session is kept: it asks to be, or GitOps manages it and the policy does not say to
+ * delete such sessions (deleting one makes the tool create it again, and the new one debugs anew).
  */
-export function untilDeletion(session: DebugSession, endedAt: string | undefined, now: Date): number | undefined {
-  const after = session.spec.ttlSecondsAfterFinished;
+export function untilDeletion(s: Situation, endedAt: string | undefined): number | undefined {
+  const after = s.session.spec.ttlSecondsAfterFinished;
   if (after === undefined) return undefined;
-  return (endedAt ? Date.parse(endedAt) : now.getTime()) + after * 1000 - now.getTime();
+  if (isGitOpsManaged(s.session) && !s.access.policy?.spec.deleteGitOpsManagedSessions) return undefined;
+  return (endedAt ? Date.parse(endedAt) : s.now.getTime()) + after * 1000 - s.now.getTime();
 }
 
 /**
@@ -25,7 +41,7 @@ export function untilDeletion(session: DebugSession, endedAt: string | undefined
 export function planDeletion(s: Situation): Plan {
   const plan = emptyPlan(s.status);
   if (s.pod && s.tainted && !s.podDeleting) {
-    const name = s.pod.metadata?.name ?? s.session.spec.targetPod;
+    const name = podName(s);
     const how = deleteIsAllowed(s) ? "Delete" : "Evict";
     plan.podWrites.push({ kind: "removePod", pod: name, podUID: s.podUID ?? "", how });
     plan.events.push(
@@ -44,12 +60,22 @@ export function planDeletion(s: Situation): Plan {
  * An ended session: nothing to do but, if asked, delete it once its time is up. Its finalizer stays
  * until it is deleted, like pvc-protection's.
  */
-export function planEnded(s: Situation): Plan {
-  const plan = emptyPlan(s.status);
-  const due = untilDeletion(s.session, s.status.endedAt, s.now);
+export function planEnded(s: Situation, status: DebugSessionStatus = observed(s)): Plan {
+  const plan = emptyPlan(status);
+  const due = untilDeletion(s, status.endedAt);
   if (due !== undefined && due <= 0) plan.deleteSession = true;
   else if (due !== undefined) plan.requeueAfterMs = due;
   return plan;
+}
+
+/**
+ * The status as it is, with the spec's generation observed: kstatus (Flux, kubectl wait) reads a
+ * session whose observedGeneration lags as still in progress, and an ended session's ttl may change.
+ */
+function observed(s: Situation): DebugSessionStatus {
+  if (s.status.observedGeneration === s.generation || s.status.phase === undefined) return s.status;
+  const conditions = s.status.conditions?.map((c) => ({ ...c, observedGeneration: s.generation }));
+  return { ...s.status, observedGeneration: s.generation, ...(conditions ? { conditions } : {}) };
 }
 
 /** Policy or RBAC said no: Failed, nothing written to any pod, looked at again rarely (policies change). */
@@ -65,7 +91,7 @@ export function planDenied(s: Situation, denial: Denial): Plan {
     denial.reason,
   );
   // A denied session is still an ended one for ttlSecondsAfterFinished.
-  const due = untilDeletion(s.session, status.endedAt, s.now);
+  const due = untilDeletion(s, status.endedAt);
   if (due !== undefined && due <= 0) plan.deleteSession = true;
   return plan;
 }

@@ -7,7 +7,15 @@ import type { DecideOptions } from "./input.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan, type PodWrite } from "./plan.ts";
 import { planDenied, planEnded, withTransitionEvent } from "./plans-ended.ts";
 import { Reason } from "./reasons.ts";
-import { injectionWasRefused, isExpired, podName, type Reservation, type Situation } from "./situation.ts";
+import {
+  injectionWasRefused,
+  isExpired,
+  notAfterPassed,
+  podName,
+  type Reservation,
+  type Situation,
+} from "./situation.ts";
+import { noPodMessage } from "./target.ts";
 import { StatusBuilder, injectedCondition } from "./status.ts";
 
 /** Back off while waiting for a pod: a young session re-checks soon, an old one rarely. */
@@ -19,6 +27,7 @@ export function recheckDelay(session: DebugSession, now: Date, opts: DecideOptio
 
 /** Nothing reserved yet: may the requester have this debugger, and is the target ready for it? */
 export function planBeforeInjection(s: Situation): Plan {
+  if (notAfterPassed(s)) return planNotAfterPassed(s);
   const denial = accessDenial(s);
   if (denial) return planDenied(s, denial);
   const waiting = waitingForTarget(s);
@@ -28,11 +37,22 @@ export function planBeforeInjection(s: Situation): Plan {
   return planInjection(s, { podUID: s.podUID ?? "", injectedAt: s.now.toISOString() });
 }
 
+/** spec.notAfter passed before the debugger went in: it never will. Expired, not Failed: nothing went wrong. */
+function planNotAfterPassed(s: Situation): Plan {
+  const message = `spec.notAfter (${s.session.spec.notAfter}) passed before a debugger was injected; none will be`;
+  const status = new StatusBuilder(s).build("Expired", message, [
+    { type: "Injected", status: "False", reason: Reason.NotAfterPassed, message },
+    { type: "Ready", status: "False", reason: Reason.NotAfterPassed, message: "no debugger" },
+  ]);
+  return withTransitionEvent(s, planEnded({ ...s, status }, status), "Normal", Reason.NotAfterPassed);
+}
+
 /** Why the target pod cannot take a debugger now (missing, not running, finished, no such container). */
 function waitingForTarget(s: Situation): Plan | undefined {
   const { pod, session } = s;
   const statuses = new StatusBuilder(s);
-  const recheck = recheckDelay(session, s.now, s.opts);
+  const untilNotAfter = session.spec.notAfter ? Date.parse(session.spec.notAfter) - s.now.getTime() : Infinity;
+  const recheck = Math.max(0, Math.min(recheckDelay(session, s.now, s.opts), untilNotAfter));
   const notYet = (phase: "Pending" | "Failed", reason: string, message: string, detail: string): Plan => {
     const ready = phase === "Pending" ? "no debugger yet" : "no debugger";
     const plan = emptyPlan(statuses.notInjected(phase, reason, message, detail, ready));
@@ -40,6 +60,10 @@ function waitingForTarget(s: Situation): Plan | undefined {
     return withTransitionEvent(s, plan, "Warning", reason);
   };
   const target = session.spec.targetPod;
+  if (!pod && s.choice) {
+    const message = noPodMessage(s.choice);
+    return notYet("Pending", Reason.NoTargetPod, message, message);
+  }
   if (!pod) {
     const message = `pod ${target} not found in namespace ${session.metadata.namespace}; the session waits for it`;
     return notYet("Pending", Reason.TargetPodNotFound, message, `pod ${target} does not exist (yet)`);
@@ -119,12 +143,16 @@ export function planInjection(s: Situation, reservation: Reservation | undefined
     sessionEvent(
       "Normal",
       Reason.Injected,
-      `injected debugger ${s.containerName} into pod ${name}; the pod will be removed at ${expiresAt}`,
+      `injected debugger ${s.containerName} into pod ${name}${chosen(s)}; the pod will be removed at ${expiresAt}`,
     ),
   );
   if (expiresAt !== undefined) plan.requeueAfterMs = Math.max(0, Date.parse(expiresAt) - s.now.getTime());
   return plan;
 }
+
+/** How the pod was picked, for the event of a targetRef or targetSelector session. */
+const chosen = (s: Situation): string =>
+  s.choice?.because ? ` (chosen from ${s.choice.from}: ${s.choice.because})` : "";
 
 /** The label selects the pod for our pod cache; the annotation lists every session that tainted it. */
 export function markPod(pod: V1Pod, session: DebugSession): PodWrite[] {

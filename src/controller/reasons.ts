@@ -6,6 +6,8 @@ export const Reason = {
   TargetPodNotRunning: "TargetPodNotRunning",
   TargetPodFinished: "TargetPodFinished",
   TargetContainerNotFound: "TargetContainerNotFound",
+  NoTargetPod: "NoTargetPod",
+  NotAfterPassed: "NotAfterPassed",
   // Before injection: access.
   RequesterUnknown: "RequesterUnknown",
   PolicyNotFound: "PolicyNotFound",

@@ -1,6 +1,14 @@
 // The DebugSession reconciler: caches, event -> key mapping, and the loop: gather, decide, apply.
 import { randomUUID } from "node:crypto";
-import type { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod } from "@kubernetes/client-node";
+import type {
+  AppsV1Api,
+  AuthorizationV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  V1Pod,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { DEFAULT_POLICY, type DebugPolicy, type DebugSession } from "../api/types.ts";
 import { errorMessage, isNotFound } from "../runtime/errors.ts";
@@ -10,6 +18,7 @@ import { WorkQueue, runWorkers, type Result } from "../runtime/workqueue.ts";
 import { AccessReviewer } from "./access-review.ts";
 import { Applier, type ApplyHooks } from "./apply.ts";
 import { Caches } from "./caches.ts";
+import { CandidateLister } from "./candidates.ts";
 import { Gatherer } from "./gather.ts";
 import { DEFAULT_DECIDE_OPTIONS, type DecideOptions } from "./input.ts";
 import { awaitsInjection } from "./predicates.ts";
@@ -25,6 +34,9 @@ export interface ReconcilerOptions {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   authz: AuthorizationV1Api;
+  /** Workloads a session names in spec.targetRef (read only). */
+  apps: AppsV1Api;
+  batch: BatchV1Api;
   log: Logger;
   workers: number;
   decide?: DecideOptions;
@@ -70,6 +82,7 @@ export class Reconciler {
       },
     );
     ({ sessions: this.sessions, pods: this.pods, policies: this.policies } = this.caches);
+    const candidates = new CandidateLister(opts);
     this.gatherer = new Gatherer({
       sessions: this.sessions,
       pods: this.pods,
@@ -77,6 +90,7 @@ export class Reconciler {
       sessionsByPod: this.sessionsByPod,
       reviewer: new AccessReviewer(opts.authz, () => this.now().getTime()),
       readPod: (namespace, name) => opts.core.readNamespacedPod({ name, namespace }).catch(absentIf404),
+      listCandidates: (session) => candidates.list(session),
       options: opts.decide ?? DEFAULT_DECIDE_OPTIONS,
     });
   }

@@ -1,17 +1,23 @@
 // Sessions by the pod they target, so a pod event reaches every session that cares (client-go's
 // Indexers, kept by the session handler).
 import type { DebugSession } from "../api/types.ts";
+import { targetPodName } from "./target.ts";
 
-const podKeyOf = (session: DebugSession): string => `${session.metadata.namespace}/${session.spec?.targetPod}`;
+/** A session with no pod yet (a targetRef or targetSelector before its injection) is under no pod. */
+const podKeyOf = (session: DebugSession): string | undefined => {
+  const pod = targetPodName(session);
+  return pod === undefined ? undefined : `${session.metadata.namespace}/${pod}`;
+};
 
 export class SessionsByPod {
   private readonly byPod = new Map<string, Set<string>>();
 
   /** Re-indexes `key` after an add, update or delete of its session (`old`: the previous version). */
   update(key: string, session: DebugSession | undefined, old: DebugSession | undefined): void {
-    if (old) this.remove(key, podKeyOf(old));
-    if (!session) return;
-    const podKey = podKeyOf(session);
+    const oldKey = old ? podKeyOf(old) : undefined;
+    if (oldKey) this.remove(key, oldKey);
+    const podKey = session ? podKeyOf(session) : undefined;
+    if (!podKey) return;
     let keys = this.byPod.get(podKey);
     if (!keys) this.byPod.set(podKey, (keys = new Set()));
     keys.add(key);

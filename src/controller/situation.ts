@@ -15,6 +15,7 @@ import { ephemeralContainerName } from "./container.ts";
 import { containerStartedAt } from "./container-state.ts";
 import { DEFAULT_DECIDE_OPTIONS, type AccessInput, type DecideInput, type DecideOptions } from "./input.ts";
 import { requester } from "./predicates.ts";
+import { describeTarget, targetPodName, type TargetChoice } from "./target.ts";
 import { DENIAL_REASONS, Reason } from "./reasons.ts";
 
 /** The pod a session's debugger is (or is about to be) in, and the instant its TTL counts from. */
@@ -30,6 +31,8 @@ export interface Situation {
   access: AccessInput;
   now: Date;
   opts: DecideOptions;
+  /** How the pod was chosen (targetRef/targetSelector, no pod yet). */
+  choice: TargetChoice | undefined;
   /** The status as the session has it. */
   status: DebugSessionStatus;
   generation: number;
@@ -72,6 +75,7 @@ export function situation(input: DecideInput): Situation {
     access,
     now,
     opts: input.options ?? DEFAULT_DECIDE_OPTIONS,
+    choice: input.choice,
     status,
     generation: session.metadata.generation ?? 0,
     hasFinalizer: session.metadata.finalizers?.includes(FINALIZER) ?? false,
@@ -95,7 +99,7 @@ export function situation(input: DecideInput): Situation {
       : undefined);
   // The inject patch tests the pod's UID, so only the pod we looked at can carry our container.
   const podIsOurs = pod !== undefined && reservation !== undefined && podUID === reservation.podUID;
-  const expiresAtMs = reservation?.injectedAt ? Date.parse(reservation.injectedAt) + ttl : undefined;
+  const expiresAtMs = deadlineOf(reservation, ttl, session.spec.notAfter);
   return {
     ...base,
     reservation,
@@ -105,6 +109,25 @@ export function situation(input: DecideInput): Situation {
     pastDeadline: expiresAtMs !== undefined && now.getTime() >= expiresAtMs,
   };
 }
+
+/**
+ * When the pod is removed: injectedAt + ttl, or notAfter when that comes first. Undefined while no
+ * injection time is known.
+ */
+export function deadlineOf(
+  reservation: Reservation | undefined,
+  ttl: number,
+  notAfter: string | undefined,
+): number | undefined {
+  if (!reservation?.injectedAt) return undefined;
+  const byTTL = Date.parse(reservation.injectedAt) + ttl;
+  const cap = notAfter !== undefined ? Date.parse(notAfter) : NaN;
+  return Number.isNaN(cap) ? byTTL : Math.min(byTTL, cap);
+}
+
+/** spec.notAfter has passed: no debugger may be injected any more. */
+export const notAfterPassed = (s: Situation): boolean =>
+  s.session.spec.notAfter !== undefined && s.now.getTime() >= Date.parse(s.session.spec.notAfter);
 
 function recordedReservation(status: DebugSessionStatus): Reservation | undefined {
   if (status.targetPodUID === undefined) return undefined;
@@ -149,4 +172,6 @@ export const injectionWasRefused = (s: Situation): boolean =>
   s.status.observedGeneration === s.generation &&
   findCondition(s.status.conditions, "Injected")?.reason === Reason.InjectionRefused;
 
-export const podName = (s: Situation): string => s.pod?.metadata?.name ?? s.session.spec.targetPod;
+/** The pod's name: the one in hand, else the one the session names or recorded, else what it targets. */
+export const podName = (s: Situation): string =>
+  s.pod?.metadata?.name ?? targetPodName(s.session) ?? describeTarget(s.session);

@@ -5,7 +5,7 @@ import { findCondition, setConditions, type ConditionInput } from "./conditions.
 import { attachCommand } from "./container.ts";
 import { withoutUndefined } from "./container-state.ts";
 import { Reason } from "./reasons.ts";
-import type { Reservation, Situation } from "./situation.ts";
+import { deadlineOf, podName, type Reservation, type Situation } from "./situation.ts";
 
 export class StatusBuilder {
   private readonly s: Situation;
@@ -16,11 +16,14 @@ export class StatusBuilder {
   /** `reservation` defaults to the situation's; an injection passes the one it is about to make. */
   constructor(s: Situation, reservation: Reservation | undefined = s.reservation) {
     this.s = s;
-    const expiresAtMs = reservation?.injectedAt ? Date.parse(reservation.injectedAt) + s.ttlMs : undefined;
+    const expiresAtMs = deadlineOf(reservation, s.ttlMs, s.session.spec.notAfter);
     this.expiresAt = expiresAtMs !== undefined ? new Date(expiresAtMs).toISOString() : undefined;
-    this.attachCommand = reservation ? attachCommand(s.session, s.session.spec.targetPod) : undefined;
+    // The pod is named once it is reserved, or from the start when the session names it.
+    const pod = reservation ? podName(s) : s.session.spec.targetPod;
+    this.attachCommand = reservation ? attachCommand(s.session, podName(s)) : undefined;
     this.base = withoutUndefined({
       requestedBy: s.requestedBy,
+      pod,
       targetPodUID: reservation?.podUID,
       containerName: reservation ? s.containerName : undefined,
       injectedAt: reservation?.injectedAt,
@@ -42,7 +45,7 @@ export class StatusBuilder {
       ...this.base,
       phase,
       message,
-      conditions: setConditions(status.conditions, conditions, generation, now),
+      conditions: setConditions(status.conditions, kstatusConditions(phase, message, conditions), generation, now),
       // When the session ended: ttlSecondsAfterFinished counts from here.
       endedAt: TERMINAL_PHASES.has(phase) ? (endedBefore ?? now.toISOString()) : undefined,
       containerState,
@@ -108,8 +111,40 @@ export const injectedCondition = (s: Situation, pod: string): ConditionInput => 
   message: `ephemeral container ${s.containerName} is in pod ${pod}`,
 });
 
-/** The reason a status last reported: the Expired condition's when it is True, else Ready's. */
+/** The reason a status last reported: the Expired condition's when it is True, else Ready's, else Reconciling's. */
 export function lastReportedReason(status: DebugSessionStatus): string | undefined {
   const expired = findCondition(status.conditions, "Expired");
-  return (expired?.status === "True" ? expired : findCondition(status.conditions, "Ready"))?.reason;
+  if (expired?.status === "True") return expired.reason;
+  return (findCondition(status.conditions, "Ready") ?? findCondition(status.conditions, "Reconciling"))?.reason;
+}
+
+/**
+ * The conditions as kstatus (Flux, kpt, cli-utils) and `kubectl wait` read them. Ready is True
+ * exactly while the debugger runs and False while it is being started; an ended session has none,
+ * since kstatus reads Ready=False as work in progress. Reconciling is True while work is in
+ * progress (Pending, Injecting); Stalled is True when the session failed and will not succeed
+ * without a change. The Ready input's reason and message move to Reconciling where Ready goes.
+ */
+export function kstatusConditions(phase: Phase, message: string, conditions: ConditionInput[]): ConditionInput[] {
+  const ready = conditions.find((c) => c.type === "Ready");
+  const others = conditions.filter((c) => c.type !== "Ready");
+  const reason = ready?.reason ?? phase;
+  const detail = ready?.message ?? message;
+  const reconciling = (status: "True" | "False", text = detail): ConditionInput => ({
+    type: "Reconciling",
+    status,
+    reason,
+    message: text,
+  });
+  switch (phase) {
+    case "Pending":
+    case "Injecting":
+      return [...others, ...(ready ? [ready] : []), reconciling("True")];
+    case "Running":
+      return [...others, ...(ready ? [ready] : []), reconciling("False", "the debugger is running")];
+    case "Failed":
+      return [...others, reconciling("False"), { type: "Stalled", status: "True", reason, message }];
+    default:
+      return [...others, reconciling("False")];
+  }
 }

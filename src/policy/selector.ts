@@ -35,26 +35,28 @@ export function matchesSelector(
   return labelsMatch && (selector.matchExpressions ?? []).every((r) => requirementHolds(r, have));
 }
 
+/**
+ * The selector in the apiserver's labelSelector syntax (`app=web,tier in (a,b),!canary`): "" selects
+ * everything. undefined for an operator the syntax has no word for (the object skipped validation).
+ */
+export function selectorQuery(selector: LabelSelector): string | undefined {
+  const parts = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const r of selector.matchExpressions ?? []) {
+    const op: string = r.operator;
+    const values = (r.values ?? []).join(",");
+    if (op === "In") parts.push(`${r.key} in (${values})`);
+    else if (op === "NotIn") parts.push(`${r.key} notin (${values})`);
+    else if (op === "Exists") parts.push(r.key);
+    else if (op === "DoesNotExist") parts.push(`!${r.key}`);
+    else return undefined;
+  }
+  return parts.join(",");
+}
+
 /** The selector as kubectl would print it (`app=web,tier in (a,b)`), for messages. */
 export function formatSelector(selector: LabelSelector | undefined): string {
   if (!selector) return "<none: selects no pod>";
-  const parts = [
-    ...Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
-    ...(selector.matchExpressions ?? []).map((r) => {
-      const op: string = r.operator;
-      switch (op) {
-        case "In":
-          return `${r.key} in (${(r.values ?? []).join(",")})`;
-        case "NotIn":
-          return `${r.key} notin (${(r.values ?? []).join(",")})`;
-        case "Exists":
-          return r.key;
-        case "DoesNotExist":
-          return `!${r.key}`;
-        default:
-          return `${r.key} ${op} ?`;
-      }
-    }),
-  ];
-  return parts.length ? parts.join(",") : "<everything>";
+  const query = selectorQuery(selector);
+  if (query === undefined) return "<an operator Kubernetes does not know>";
+  return query || "<everything>";
 }

@@ -29,6 +29,10 @@ describe("the operator's RBAC", () => {
     ["delete", "pods", "yes"],
     ["patch", "debugsessions.debugging.dev/status", "yes"],
     ["create", "debugpolicies.debugging.dev", "no"],
+    ["get", "deployments.apps", "yes"],
+    ["list", "deployments.apps", "no"],
+    ["patch", "deployments.apps", "no"],
+    ["get", "jobs.batch", "yes"],
   ])("can-i %s %s: %s", (verb, resource, answer) => {
     // `kubectl auth can-i create pods/exec` would ask about a pod named "exec": subresources go apart.
     const [res, sub] = resource.split("/");

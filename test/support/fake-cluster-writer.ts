@@ -92,7 +92,9 @@ export class FakeClusterWriter implements ClusterWriter {
     if (resourceVersion !== this.session.metadata.resourceVersion)
       return Promise.reject(new FakeApiError(409, "the object has been modified"));
     const status = mergePatch((this.session.status ?? {}) as Json, patch) as DebugSessionStatus;
-    this.writes.push(`status ${status.phase}/${condReason(status, "Expired") ?? condReason(status, "Ready")}`);
+    this.writes.push(
+      `status ${status.phase}/${condReason(status, "Expired") ?? condReason(status, "Ready") ?? condReason(status, "Reconciling")}`,
+    );
     this.session = { ...this.session, status };
     return Promise.resolve(this.bump());
   }

@@ -33,13 +33,13 @@ export function applySession(ns: string, name: string, o: SessionOptions): void 
 }
 
 /** A Deployment of one busybox httpd pod that stops quickly (PID 1 ignores SIGTERM, so a short grace). */
-export function createWebDeployment(ns: string, name = "web"): void {
+export function createWebDeployment(ns: string, name = "web", replicas = 1): void {
   kubectlOk(["apply", "-n", ns, "-f", "-"], {
     input: `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: ${name}}
 spec:
-  replicas: 1
+  replicas: ${replicas}
   selector: {matchLabels: {app: ${name}}}
   template:
     metadata: {labels: {app: ${name}}}
@@ -78,8 +78,7 @@ export function runningPods(ns: string, app: string): PodRef[] {
     .map(([name, uid]) => ({ name: name!, uid: uid! }));
 }
 
-/** A bare pod (no controller) running httpd. */
-/** A bare busybox httpd pod, Ready on return; `spec` is merged into its pod spec (hostPID, labels not). */
+/** A bare busybox httpd pod (no controller), Ready on return; `spec` is merged into its pod spec (hostPID, labels not). */
 export function createBarePod(ns: string, name: string, spec: Record<string, unknown> = {}): void {
   kubectlOk([
     "-n",
@@ -102,6 +101,7 @@ export function createBarePod(ns: string, name: string, spec: Record<string, unk
 
 export interface SessionView {
   phase?: string;
+  pod?: string;
   containerName?: string;
   expiresAt?: string;
   injectedAt?: string;

@@ -86,6 +86,8 @@ const events = (plan: Plan): ActionOf<"event">[] =>
   actionsOf(plan).filter((a): a is ActionOf<"event"> => a.kind === "event");
 const cond = (plan: Plan, type: string): Condition | undefined => plan.status.conditions?.find((c) => c.type === type);
 
+/** Ready while the session starts or runs; once it ended, Reconciling carries that reason (kstatusConditions). */
+const readyOr = (plan: Plan): Condition | undefined => cond(plan, "Ready") ?? cond(plan, "Reconciling");
 /** Runs decide at `now` on the status an earlier plan produced, as a restarted operator would. */
 function next(plan: Plan, o: SessionOpts, p: V1Pod | undefined, now: Date): Plan {
   return decide({ session: session({ ...o, status: plan.status }), pod: p, now });
@@ -147,7 +149,7 @@ describe("decide: before injection", () => {
     const plan = decide({ session: session({ spec, finalizers: [] }), pod: p, now: NOW });
     expect(plan.status.phase).toBe(phase);
     expect(cond(plan, "Injected")).toMatchObject({ status: "False", reason });
-    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason });
+    expect(readyOr(plan)).toMatchObject({ status: "False", reason });
     expect(plan.status.targetPodUID).toBeUndefined();
     expect(plan.status.injectedAt).toBeUndefined();
     expect(podWrites(plan)).toEqual([]);
@@ -210,7 +212,7 @@ describe("decide: injection", () => {
       reason: "Injected",
       message: `ephemeral container ${CNAME} is in pod ${POD_NAME}`,
     });
-    expect(cond(plan, "Ready")).toMatchObject({
+    expect(readyOr(plan)).toMatchObject({
       status: "False",
       reason: "ContainerCreating",
       message: "waiting to start",
@@ -376,7 +378,7 @@ describe("decide: injection", () => {
     expect(kinds(plan)).not.toContain("inject");
     expect(plan.status.phase).toBe("Injecting");
     expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
-    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "ContainerCreating" });
+    expect(readyOr(plan)).toMatchObject({ status: "False", reason: "ContainerCreating" });
   });
 
   it("re-marks an adopted pod whose label and annotation are missing", () => {
@@ -467,7 +469,7 @@ describe("decide: mirroring the debugger's state", () => {
     expect(plan.status.phase).toBe(phase);
     expect(plan.status.expiresAt).toBe("2026-01-01T00:35:00.000Z");
     expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
-    expect(cond(plan, "Ready")).toMatchObject(ready);
+    expect(readyOr(plan)).toMatchObject(ready);
     expect(plan.status.containerState).toEqual(mirror);
     expect(events(plan)).toEqual(event ? [expect.objectContaining({ on: "session", ...event })] : []);
     expect(podWrites(plan)).toEqual([]);
@@ -511,7 +513,7 @@ describe("decide: expiry", () => {
       containerState: before,
     });
     expect(cond(plan, "Injected")).toMatchObject({ status: "True", reason: "Injected" });
-    expect(cond(plan, "Ready")).toMatchObject({
+    expect(readyOr(plan)).toMatchObject({
       status: "False",
       reason: "PodRemoved",
       message: "the pod was removed",
@@ -535,7 +537,10 @@ describe("decide: expiry", () => {
     expect(blocked.phase).toBe("Expired");
     expect(blocked.message).toContain("would violate the pod's disruption budget");
     expect(blocked.message).toContain(`deleted instead after ${iso(new Date(NOW.getTime() + 60_000))}`);
-    expect(blocked.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "Expiring" });
+    expect(blocked.conditions?.find((c) => c.type === "Reconciling")).toMatchObject({
+      status: "False",
+      reason: "Expiring",
+    });
     expect(blocked.conditions?.find((c) => c.type === "Expired")).toMatchObject({
       status: "True",
       reason: "EvictionBlocked",
@@ -693,7 +698,7 @@ describe("decide: the pod went away or was replaced", () => {
       });
       expect(plan.status.phase).toBe("Terminated");
       expect(plan.status.targetPodUID).toBe(POD_UID);
-      expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "TargetPodReplaced" });
+      expect(readyOr(plan)).toMatchObject({ status: "False", reason: "TargetPodReplaced" });
       expect(podWrites(plan)).toEqual([]);
       expect(nonEventKinds(plan)).toEqual([]);
       expect(plan.requeueAfterMs).toBeUndefined();
@@ -707,7 +712,7 @@ describe("decide: the pod went away or was replaced", () => {
       now: NOW,
     });
     expect(plan.status.phase).toBe("Terminated");
-    expect(cond(plan, "Ready")).toMatchObject({ status: "False", reason: "TargetPodGone" });
+    expect(readyOr(plan)).toMatchObject({ status: "False", reason: "TargetPodGone" });
     expect(nonEventKinds(plan)).toEqual([]);
     expect(events(plan)).toEqual([expect.objectContaining({ type: "Warning", reason: "TargetPodGone" })]);
   });
@@ -989,15 +994,54 @@ describe("decide: conditions", () => {
   });
 
   it("move lastTransitionTime only for the condition whose status flipped", () => {
-    const first = decide({ session: session({ status: reserved(injectedAt) }), pod: taintedPod(running()), now: T1 });
-    const second = next(first, {}, taintedPod(terminated(3)), NOW);
-    expect(second.status.phase).toBe("Completed");
-    expect(cond(second, "Ready")).toMatchObject({
-      status: "False",
-      reason: "DebuggerExited",
-      lastTransitionTime: iso(NOW),
-    });
+    const first = decide({ session: session({ status: reserved(injectedAt) }), pod: pod(), now: T1 });
+    expect(cond(first, "Reconciling")).toMatchObject({ status: "True", lastTransitionTime: iso(T1) });
+    const second = next(first, {}, taintedPod(running()), NOW);
+    expect(second.status.phase).toBe("Running");
+    expect(cond(second, "Reconciling")).toMatchObject({ status: "False", lastTransitionTime: iso(NOW) });
     expect(cond(second, "Injected")).toMatchObject({ status: "True", lastTransitionTime: iso(T1) });
+  });
+
+  it.each<{
+    name: string;
+    status: DebugSessionStatus | undefined;
+    p: V1Pod | undefined;
+    ready?: string;
+    reconciling: string;
+    stalled?: string;
+  }>([
+    { name: "Injecting: Reconciling, Ready False", status: undefined, p: pod(), ready: "False", reconciling: "True" },
+    {
+      name: "Running: Ready True, not Reconciling",
+      status: reserved(injectedAt),
+      p: taintedPod(running()),
+      ready: "True",
+      reconciling: "False",
+    },
+    {
+      name: "Completed: no Ready, not Reconciling",
+      status: reserved(injectedAt),
+      p: taintedPod(terminated(3)),
+      reconciling: "False",
+    },
+    {
+      name: "Terminated: no Ready, not Reconciling",
+      status: reserved(injectedAt, { phase: "Running" }),
+      p: undefined,
+      reconciling: "False",
+    },
+    {
+      name: "Failed: Stalled, no Ready",
+      status: undefined,
+      p: pod({ phase: "Succeeded" }),
+      reconciling: "False",
+      stalled: "True",
+    },
+  ])("follow kstatus: $name", ({ status, p, ready, reconciling, stalled }) => {
+    const plan = decide({ session: session({ status }), pod: p, now: NOW });
+    expect(cond(plan, "Ready")?.status).toBe(ready);
+    expect(cond(plan, "Reconciling")?.status).toBe(reconciling);
+    expect(cond(plan, "Stalled")?.status).toBe(stalled);
   });
 
   it("carry the session's generation", () => {
@@ -1006,7 +1050,7 @@ describe("decide: conditions", () => {
       pod: taintedPod(running()),
       now: NOW,
     });
-    expect(plan.status.conditions?.map((c) => c.observedGeneration)).toEqual([7, 7]);
+    expect(plan.status.conditions?.map((c) => c.observedGeneration)).toEqual([7, 7, 7]);
     expect(plan.status.observedGeneration).toBe(7);
   });
 });

@@ -1310,6 +1310,7 @@ describe("DebugPolicy CRD", () => {
       allowedExpiryActions: true,
       allowSecurityContextOverrides: true,
       allowPrivilegedTargets: true,
+      deleteGitOpsManagedSessions: true,
     } satisfies Record<keyof DebugPolicySpec, true>;
     expect(Object.keys(specSchema.properties ?? {}).sort()).toEqual(Object.keys(fields).sort());
   });
