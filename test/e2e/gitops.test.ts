@@ -119,6 +119,30 @@ describe("GitOps: workload targets, notAfter, health", () => {
     expect(sessionStatus(ns, "too-late").targetPodUID).toBeUndefined();
   });
 
+  it("a debugger that cannot start is Injecting, one that exits is Completed; kubectl wait for Ready returns only while one runs", async () => {
+    const stuck = { targetRef: { kind: "Deployment", name: "web" }, image: "busybox:absent", imagePullPolicy: "Never" };
+    expect(apply(session("stuck", stuck)).stderr).toBe("");
+    await waitFor(
+      () => sessionStatus(ns, "stuck").phase === "Injecting" && sessionStatus(ns, "stuck").containerState,
+      60_000,
+      "the session Injecting, waiting",
+    );
+    seen.push(["Injecting", read("stuck")]);
+    expect(
+      apply(session("exits", { targetRef: { kind: "Deployment", name: "web" }, command: ["sh", "-c", "exit 0"] }))
+        .stderr,
+    ).toBe("");
+    await waitFor(() => sessionStatus(ns, "exits").phase === "Completed", 60_000, "the session Completed");
+    seen.push(["Completed", read("exits")]);
+    const wait = (name: string) =>
+      kubectl(["-n", ns, "wait", "--for=condition=Ready", `debugsession/${name}`, "--timeout=3s"]);
+    expect(wait("exits").code).not.toBe(0);
+    expect(wait("by-ref").code).not.toBe(0); // Expired
+    expect(apply(session("runs", { targetRef: { kind: "Deployment", name: "web" } })).stderr).toBe("");
+    expect(kubectl(["-n", ns, "wait", "--for=condition=Ready", "debugsession/runs", "--timeout=60s"]).code).toBe(0);
+    expect(sessionStatus(ns, "runs").phase).toBe("Running");
+  });
+
   it("a failed session reads Failed to kstatus and Flux and Degraded to Argo CD; every phase reads as the table says", async () => {
     expect(
       apply(session("failed", { targetRef: { kind: "Deployment", name: "web" }, targetContainer: "nope" })).stderr,
@@ -135,6 +159,8 @@ describe("GitOps: workload targets, notAfter, health", () => {
     expect(first.flux).toBe("InProgress");
     delete got["just created"];
     expect(got).toEqual({
+      Injecting: { kstatus: "InProgress", flux: "InProgress", argo: "Progressing" },
+      Completed: { kstatus: "Current", flux: "Current", argo: "Healthy" },
       Running: { kstatus: "Current", flux: "Current", argo: "Healthy" },
       Expired: { kstatus: "Current", flux: "Current", argo: "Healthy" },
       Terminated: { kstatus: "Current", flux: "Current", argo: "Healthy" },

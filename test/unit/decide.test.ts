@@ -1335,3 +1335,57 @@ describe("decide: issue 11 escalation defences", () => {
     expect(plan.status).toMatchObject({ phase: "Running", containerName: "dbg-debug-web-1a2b3" });
   });
 });
+
+describe("decide: GitOps", () => {
+  it("an ended session whose ttl was raised records the new generation, and nothing else", () => {
+    const ended = decide({
+      session: session({ status: reserved(ago(TTL_30M), { phase: "Running" }) }),
+      pod: taintedPod(running(), { deletionTimestamp: ago(100) }),
+      now: NOW,
+    });
+    expect(ended.status.phase).toBe("Expired");
+    const raised = decide({ session: session({ status: ended.status, generation: 2 }), pod: undefined, now: NOW });
+    expect(raised.status).toEqual({
+      ...ended.status,
+      observedGeneration: 2,
+      conditions: ended.status.conditions?.map((c) => ({ ...c, observedGeneration: 2 })),
+    });
+    expect(podWrites(raised)).toEqual([]);
+  });
+
+  it.each<{ name: string; labels: Record<string, string>; annotations: Record<string, string> }>([
+    { name: "a Flux Kustomization's label", labels: { "kustomize.toolkit.fluxcd.io/name": "apps" }, annotations: {} },
+    { name: "Argo CD's tracking annotation", labels: {}, annotations: { "argocd.argoproj.io/tracking-id": "app:x/y" } },
+  ])(
+    "ttlSecondsAfterFinished keeps a session with $name, unless the policy says to delete",
+    ({ labels, annotations }) => {
+      const s = session({
+        spec: { ttlSecondsAfterFinished: 0 },
+        status: { phase: "Failed", endedAt: iso(ago(MIN)), observedGeneration: 1 },
+      });
+      s.metadata.labels = labels;
+      s.metadata.annotations = { ...s.metadata.annotations, ...annotations };
+      const kept = decide({ session: s, pod: undefined, now: NOW });
+      expect(kinds(kept)).not.toContain("deleteSession");
+      const policy = { ...ALLOW_ALL.policy!, spec: { ...ALLOW_ALL.policy!.spec, deleteGitOpsManagedSessions: true } };
+      const deleted = decideWithAccess({ session: s, pod: undefined, now: NOW, access: { ...ALLOW_ALL, policy } });
+      expect(kinds(deleted)).toContain("deleteSession");
+    },
+  );
+
+  it("a session still Pending at its notAfter ends Expired/NotAfterPassed, writing nothing to any pod", () => {
+    const s = session({ spec: { notAfter: iso(ago(1000)) } });
+    const plan = decide({ session: s, pod: pod(), now: NOW });
+    expect(plan.status.phase).toBe("Expired");
+    expect(cond(plan, "Injected")?.reason).toBe("NotAfterPassed");
+    expect(podWrites(plan)).toEqual([]);
+  });
+
+  it("the pod goes at notAfter when that comes before injectedAt + ttl", () => {
+    const notAfter = iso(new Date(NOW.getTime() + 5 * MIN));
+    const plan = decide({ session: session({ spec: { notAfter } }), pod: pod(), now: NOW });
+    expect(actionOf(plan, "inject")).toBeDefined();
+    expect(plan.status.expiresAt).toBe(new Date(notAfter).toISOString());
+    expect(plan.requeueAfterMs).toBe(5 * MIN);
+  });
+});
