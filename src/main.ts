@@ -7,6 +7,7 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
 import { DEFAULT_DECIDE_OPTIONS } from "./controller/decide.ts";
 import { Reconciler } from "./controller/reconciler.ts";
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     authz: kc.makeApiClient(AuthorizationV1Api),
     apps: kc.makeApiClient(AppsV1Api),
     batch: kc.makeApiClient(BatchV1Api),
+    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
     log,
     workers,
     queue,

@@ -115,6 +115,12 @@ const spec: Schema = obj(
         "capabilities.add keep their own rules. When false, spec.securityContext may only tighten the profile.",
       { default: false },
     ),
+    grantAttach: bool(
+      "Let the requester attach to the debugger: while it runs, the operator grants the requester get on the tainted " +
+        "pod and create/get on its pods/attach (a Role and RoleBinding with resourceNames, owned by the session, " +
+        "removed when the session ends). It reaches every container of that pod that has stdin, and no other pod.",
+      { default: true },
+    ),
     deleteGitOpsManagedSessions: bool(
       "Let ttlSecondsAfterFinished delete ended sessions that Flux or Argo CD manage (labels kustomize.toolkit.fluxcd.io/name, " +
         "helm.toolkit.fluxcd.io/name, argocd.argoproj.io/instance; annotation argocd.argoproj.io/tracking-id). Off by default: " +

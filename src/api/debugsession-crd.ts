@@ -206,6 +206,10 @@ const status: Schema = obj(
       format: "date-time",
     }),
     attachCommand: str("The command that attaches to the debugger.", { maxLength: 1024 }),
+    attachRole: str(
+      "The Role and RoleBinding that let the requester attach to this pod while the debugger runs (DebugPolicy grantAttach).",
+      { maxLength: 253 },
+    ),
     containerState: obj("Mirror of the debugger's entry in pod.status.ephemeralContainerStatuses.", {
       state: str("waiting, running or terminated.", { enum: ["waiting", "running", "terminated"] }),
       reason: str("Why it waits or terminated (e.g. ImagePullBackOff, Completed).", { maxLength: 1024 }),

@@ -109,6 +109,8 @@ export interface DebugSessionStatus {
   message?: string;
   /** When the session reached Expired, Failed or Terminated. */
   endedAt?: string;
+  /** The Role (and RoleBinding) that lets the requester attach to the pod while the debugger runs. */
+  attachRole?: string;
 }
 
 export interface DebugSession {
@@ -173,6 +175,8 @@ export interface DebugPolicySpec {
   allowPrivilegedTargets?: boolean;
   /** ttlSecondsAfterFinished also deletes sessions Flux or Argo CD manage (they re-create what is deleted). */
   deleteGitOpsManagedSessions?: boolean;
+  /** The requester may attach to the tainted pod, and only to it, while the debugger runs (default true). */
+  grantAttach?: boolean;
 }
 
 export interface DebugPolicy {

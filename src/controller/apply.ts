@@ -53,6 +53,14 @@ export class Applier {
       const refusal = await this.podWrite(write, session, pod, log);
       if (refusal) return { resourceVersion: written, refusal };
     }
+    for (const write of plan.accessWrites) {
+      if (write.kind === "grantAttach") await this.writer.grantAttach(session, write.role, write.pod, write.subject);
+      else await this.writer.revokeAttach(session.metadata.namespace ?? "", write.role);
+      log.info(
+        { role: write.role, write: write.kind },
+        write.kind === "grantAttach" ? "granted attach" : "revoked attach",
+      );
+    }
     const patch = statusPatch(session.status, plan.status);
     if (patch) {
       written = await this.writer.patchStatus(session, patch, resourceVersion);

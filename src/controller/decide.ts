@@ -5,10 +5,22 @@ import { planBeforeInjection, planRetriedInjection } from "./plans-injection.ts"
 import { planExpiry, planMirror, planPodLost, planRefusal } from "./plans-injected.ts";
 import type { DecideInput } from "./input.ts";
 import type { Plan } from "./plan.ts";
-import { hasEndedForGood, isBeingDeleted, isExpired, podWasRemovedAtExpiry, situation } from "./situation.ts";
+import { withAttachGrant } from "./plans-attach.ts";
+import {
+  hasEndedForGood,
+  isBeingDeleted,
+  isExpired,
+  podWasRemovedAtExpiry,
+  situation,
+  type Situation,
+} from "./situation.ts";
 
 export function decide(input: DecideInput): Plan {
   const s = situation(input);
+  return withAttachGrant(s, planFor(s, input));
+}
+
+function planFor(s: Situation, input: DecideInput): Plan {
   // The apiserver refused a write of the plan decided for this input: report that instead.
   if (input.refusal) return planRefusal(s, input.refusal);
   if (isBeingDeleted(s)) return planDeletion(s);
@@ -24,7 +36,7 @@ export function decide(input: DecideInput): Plan {
 }
 
 export { DEFAULT_DECIDE_OPTIONS, type AccessInput, type DecideInput, type DecideOptions } from "./input.ts";
-export type { Plan, PlannedEvent, PodWrite, Refusal } from "./plan.ts";
+export type { AccessWrite, Plan, PlannedEvent, PodWrite, Refusal } from "./plan.ts";
 export { DENIAL_REASONS } from "./reasons.ts";
 export { requester } from "./predicates.ts";
 export { ttlMs } from "../policy/ttl.ts";

@@ -11,6 +11,19 @@ export type PodWrite =
   /** Remove the tainted pod, with a UID precondition. */
   | { kind: "removePod"; pod: string; podUID: string; how: ExpiryAction };
 
+/** Who a RoleBinding names: the requester as the apiserver authenticated them, never their groups. */
+export interface Subject {
+  kind: "User" | "ServiceAccount";
+  name: string;
+  namespace?: string;
+}
+
+export type AccessWrite =
+  /** A Role allowing get pods and create/get pods/attach on exactly `pod`, bound to `subject`, owned by the session. */
+  | { kind: "grantAttach"; role: string; pod: string; subject: Subject }
+  /** Delete that Role and its RoleBinding. */
+  | { kind: "revokeAttach"; role: string };
+
 export interface PlannedEvent {
   on: "session" | "pod";
   type: EventType;
@@ -23,6 +36,8 @@ export interface Plan {
   finalizer?: "add" | "remove";
   /** In order; the first that fails stops the rest (a refusal comes back to decide as input.refusal). */
   podWrites: PodWrite[];
+  /** After the pod writes, before the status that reports them: the requester's attach grant. */
+  accessWrites: AccessWrite[];
   /** Written only when it differs from the session's status, and only after the pod writes succeeded. */
   status: DebugSessionStatus;
   /** Recorded after the status write, in the background. */
@@ -42,7 +57,7 @@ export interface Refusal {
 }
 
 export function emptyPlan(status: DebugSessionStatus): Plan {
-  return { podWrites: [], status, events: [] };
+  return { podWrites: [], accessWrites: [], status, events: [] };
 }
 
 export const sessionEvent = (type: EventType, reason: string, message: string): PlannedEvent => ({

@@ -7,6 +7,7 @@ import type {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  RbacAuthorizationV1Api,
   V1Pod,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
@@ -37,6 +38,8 @@ export interface ReconcilerOptions {
   /** Workloads a session names in spec.targetRef (read only). */
   apps: AppsV1Api;
   batch: BatchV1Api;
+  /** The requester's attach grant (Role and RoleBinding per session). */
+  rbac: RbacAuthorizationV1Api;
   log: Logger;
   workers: number;
   decide?: DecideOptions;

@@ -7,13 +7,18 @@ import {
   type CoreV1Api,
   type CoreV1Event,
   type CustomObjectsApi,
+  type RbacAuthorizationV1Api,
   type V1EphemeralContainer,
   type V1Pod,
 } from "@kubernetes/client-node";
-import { apiMessage, isInvalid } from "../runtime/errors.ts";
+import { apiMessage, isConflict, isInvalid, isNotFound } from "../runtime/errors.ts";
+import type { Subject } from "./plan.ts";
+import { sessionLabelValue } from "./container.ts";
 import {
+  API_VERSION,
   FINALIZER,
   GROUP,
+  SESSION_KIND,
   SESSION_ANNOTATION,
   SESSION_LABEL,
   SESSION_PLURAL,
@@ -44,6 +49,10 @@ export interface ClusterWriter {
   evictPod(pod: PodRef): Promise<void>;
   deletePod(pod: PodRef): Promise<void>;
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
+  /** Role + RoleBinding `role` for `subject` on exactly `pod`, owned by the session; present already is fine. */
+  grantAttach(session: DebugSession, role: string, pod: string, subject: Subject): Promise<void>;
+  /** Deletes them; gone already is fine. */
+  revokeAttach(namespace: string, role: string): Promise<void>;
 }
 
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
@@ -54,10 +63,45 @@ const escapePointer = (s: string): string => s.replace(/~/g, "~0").replace(/\//g
 export class ApiClusterWriter implements ClusterWriter {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
+  private readonly rbac: RbacAuthorizationV1Api;
 
-  constructor(clients: { core: CoreV1Api; custom: CustomObjectsApi }) {
+  constructor(clients: { core: CoreV1Api; custom: CustomObjectsApi; rbac: RbacAuthorizationV1Api }) {
     this.core = clients.core;
     this.custom = clients.custom;
+    this.rbac = clients.rbac;
+  }
+
+  async grantAttach(session: DebugSession, role: string, pod: string, subject: Subject): Promise<void> {
+    const namespace = session.metadata.namespace ?? "";
+    const labels = { [SESSION_LABEL]: sessionLabelValue(session.metadata.name ?? "") };
+    const owner = (apiVersion: string, kind: string, name: string, uid: string) => ({ apiVersion, kind, name, uid });
+    const rules = [
+      { apiGroups: [""], resources: ["pods"], resourceNames: [pod], verbs: ["get"] },
+      { apiGroups: [""], resources: ["pods/attach"], resourceNames: [pod], verbs: ["create", "get"] },
+    ];
+    // The Role is garbage-collected with the session; the RoleBinding with the Role, so revoking is one delete.
+    const sessionOwner = owner(API_VERSION, SESSION_KIND, session.metadata.name ?? "", session.metadata.uid ?? "");
+    const body = { metadata: { name: role, namespace, labels, ownerReferences: [sessionOwner] }, rules };
+    const created = await this.rbac
+      .createNamespacedRole({ namespace, body, fieldManager: FIELD_MANAGER })
+      .catch((err: unknown) => {
+        if (isConflict(err)) return this.rbac.readNamespacedRole({ namespace, name: role });
+        throw err;
+      });
+    const roleOwner = owner("rbac.authorization.k8s.io/v1", "Role", role, created.metadata?.uid ?? "");
+    const binding = {
+      metadata: { name: role, namespace, labels, ownerReferences: [roleOwner] },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role },
+      subjects: [subject.kind === "User" ? { ...subject, apiGroup: "rbac.authorization.k8s.io" } : subject],
+    };
+    await this.rbac
+      .createNamespacedRoleBinding({ namespace, body: binding, fieldManager: FIELD_MANAGER })
+      .catch(unlessConflict);
+  }
+
+  /** The Role only: its RoleBinding, owned by it, goes with it, and binds nothing meanwhile. */
+  async revokeAttach(namespace: string, role: string): Promise<void> {
+    await this.rbac.deleteNamespacedRole({ namespace, name: role }).catch(unlessNotFound);
   }
 
   private sessionRef(session: DebugSession) {
@@ -144,6 +188,15 @@ export class ApiClusterWriter implements ClusterWriter {
   async createEvent(namespace: string, body: CoreV1Event): Promise<void> {
     await this.core.createNamespacedEvent({ namespace, body });
   }
+}
+
+/** Created before, by us (the name derives from the session's UID): nothing to do. */
+function unlessConflict(err: unknown): void {
+  if (!isConflict(err)) throw err;
+}
+
+function unlessNotFound(err: unknown): void {
+  if (!isNotFound(err)) throw err;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type DebugSession,
   type DebugSessionStatus,
 } from "../../src/api/types.ts";
+import type { Subject } from "../../src/controller/plan.ts";
 import type { ClusterWriter, PodRef } from "../../src/controller/writer.ts";
 
 /** An error shaped like the apiserver's, as statusCode() in runtime/errors.ts reads it. */
@@ -37,6 +38,8 @@ const condReason = (status: DebugSessionStatus | undefined, type: string): strin
   status?.conditions?.find((c) => c.type === type && (type !== "Expired" || c.status === "True"))?.reason;
 
 export class FakeClusterWriter implements ClusterWriter {
+  /** Attach grants by Role name: the pod and the subject. */
+  readonly grants = new Map<string, { pod: string; subject: Subject }>();
   session: DebugSession;
   pod: V1Pod | undefined;
   now: () => Date;
@@ -138,6 +141,17 @@ export class FakeClusterWriter implements ClusterWriter {
     const p = this.podFor(ref);
     this.writes.push("removePod");
     this.pod = { ...p, metadata: { ...p.metadata, deletionTimestamp: this.now() } };
+    return Promise.resolve();
+  }
+
+  grantAttach(_session: DebugSession, role: string, pod: string, subject: Subject): Promise<void> {
+    if (!this.grants.has(role)) this.writes.push("createRole", "createRoleBinding");
+    this.grants.set(role, { pod, subject });
+    return Promise.resolve();
+  }
+
+  revokeAttach(_namespace: string, role: string): Promise<void> {
+    if (this.grants.delete(role)) this.writes.push("deleteRole");
     return Promise.resolve();
   }
 

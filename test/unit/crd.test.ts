@@ -116,6 +116,7 @@ describe("DebugSession schema", () => {
     const statusFields = {
       phase: true,
       pod: true,
+      attachRole: true,
       conditions: true,
       observedGeneration: true,
       targetPodUID: true,

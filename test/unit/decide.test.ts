@@ -27,6 +27,7 @@ import {
   POD_NAME,
   POD_UID,
   SESSION_NAME,
+  STAMP,
   ago,
   ecStatus,
   iso,
@@ -1387,5 +1388,64 @@ describe("decide: GitOps", () => {
     expect(actionOf(plan, "inject")).toBeDefined();
     expect(plan.status.expiresAt).toBe(new Date(notAfter).toISOString());
     expect(plan.requeueAfterMs).toBe(5 * MIN);
+  });
+});
+
+describe("decide: attach grant", () => {
+  const granting: AccessInput = {
+    ...ALLOW_ALL,
+    policy: { ...ALLOW_ALL.policy!, spec: { ...ALLOW_ALL.policy!.spec, grantAttach: true } },
+  };
+  const run = (s: DebugSession, p: V1Pod | undefined, access = granting) =>
+    decideWithAccess({ session: s, pod: p, now: NOW, access });
+
+  it("grants the requester attach to exactly the pod at injection, and names the Role in status", () => {
+    const plan = run(session(), pod());
+    const grant = actionOf(plan, "grantAttach");
+    expect(grant).toMatchObject({ pod: POD_NAME, subject: { kind: "User", name: "alice" } });
+    expect(plan.status.attachRole).toBe(grant?.role);
+    expect(kinds(plan).indexOf("grantAttach")).toBeGreaterThan(kinds(plan).indexOf("inject"));
+  });
+
+  it("keeps the grant while the debugger runs, without writing it again", () => {
+    const injected = run(session(), pod());
+    const plan = run(session({ status: injected.status }), taintedPod(running()));
+    expect(plan.status.phase).toBe("Running");
+    expect(plan.status.attachRole).toBe(injected.status.attachRole);
+    expect(kinds(plan)).not.toContain("grantAttach");
+  });
+
+  it.each<{
+    name: string;
+    status: (s: DebugSessionStatus) => DebugSessionStatus;
+    p: () => V1Pod | undefined;
+    deleting?: boolean;
+  }>([
+    { name: "the debugger exited", status: (s) => s, p: () => taintedPod(terminated(0, "Completed")) },
+    {
+      name: "the TTL ran out",
+      status: (s) => reserved(ago(TTL_30M), { phase: "Running", attachRole: s.attachRole }),
+      p: () => taintedPod(running()),
+    },
+    { name: "the pod went away", status: (s) => s, p: () => undefined },
+    { name: "the session is deleted", status: (s) => s, p: () => taintedPod(running()), deleting: true },
+  ])("revokes the grant when $name", ({ status, p, deleting }) => {
+    const injected = run(session(), pod());
+    const s = session({ status: status(injected.status), ...(deleting ? { deletionTimestamp: ago(1) } : {}) });
+    const plan = run(s, p());
+    expect(actionOf(plan, "revokeAttach")).toEqual({ kind: "revokeAttach", role: injected.status.attachRole });
+    expect(plan.status.attachRole).toBeUndefined();
+  });
+
+  it("grants nothing when the policy says grantAttach: false, and binds a ServiceAccount requester as one", () => {
+    expect(kinds(run(session(), pod(), ALLOW_ALL))).not.toContain("grantAttach");
+    const sa = session({
+      annotations: { ...STAMP, "debugging.dev/requested-by": "system:serviceaccount:ci:deployer" },
+    });
+    expect(actionOf(run(sa, pod()), "grantAttach")?.subject).toEqual({
+      kind: "ServiceAccount",
+      namespace: "ci",
+      name: "deployer",
+    });
   });
 });

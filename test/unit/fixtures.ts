@@ -43,6 +43,8 @@ export const ALLOW_ALL: AccessInput = {
       allowPrivileged: true,
       maxTTL: "8760h",
       maxSessionsPerPod: 100,
+      // The attach grant has its own tests (decide.test.ts "attach grant", lifecycle-writes).
+      grantAttach: false,
     },
   },
   requesterMayUse: true,

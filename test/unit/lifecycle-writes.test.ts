@@ -9,6 +9,7 @@ import { FINALIZER } from "../../src/api/types.ts";
 import { Applier } from "../../src/controller/apply.ts";
 import { decideAndApply } from "../../src/controller/pass.ts";
 import { FakeClusterWriter } from "../support/fake-cluster-writer.ts";
+import type { AccessInput } from "../../src/controller/decide.ts";
 import { ALLOW_ALL, CNAME, CREATED, MIN, POD_UID, ecStatus, iso, pod, running, session, waiting } from "./fixtures.ts";
 
 const log = pino({ level: "silent" });
@@ -19,6 +20,7 @@ class Cluster {
   readonly applier: Applier;
   now = new Date(CREATED.getTime() + 1000);
   requeueAfterMs: number | undefined;
+  access: AccessInput = ALLOW_ALL;
 
   constructor(finalizers: string[]) {
     this.w = new FakeClusterWriter(session({ finalizers }), pod(), () => this.now);
@@ -57,7 +59,7 @@ function setPod(c: Cluster, change: (p: V1Pod) => V1Pod): void {
 async function reconcile(c: Cluster): Promise<{ writes: number; failed: boolean }> {
   const before = c.writes.length;
   try {
-    const input = { session: c.session, pod: c.pod, access: ALLOW_ALL, now: c.now };
+    const input = { session: c.session, pod: c.pod, access: c.access, now: c.now };
     const { plan } = await decideAndApply(input, c.applier, log);
     await c.applier.events.flush(1000);
     c.requeueAfterMs = plan.requeueAfterMs;
@@ -159,6 +161,27 @@ async function run(c: Cluster, steps: Step[]): Promise<void> {
 }
 
 describe("writes per session lifecycle", () => {
+  it("with grantAttach the requester's grant costs 2 writes at injection and 1 at expiry (the RoleBinding goes with its Role)", async () => {
+    const c = cluster([FINALIZER]);
+    c.access = {
+      ...ALLOW_ALL,
+      policy: { ...ALLOW_ALL.policy!, spec: { ...ALLOW_ALL.policy!.spec, grantAttach: true } },
+    };
+    const expiry = HAPPY_PATH.findIndex((s) => s.change === untilRequeue);
+    await run(
+      c,
+      HAPPY_PATH.map((s, i) =>
+        i === 0
+          ? { ...s, writes: ["inject", "markPod", "createRole", "createRoleBinding", ...s.writes.slice(2)] }
+          : i === expiry
+            ? { ...s, writes: ["removePod", "deleteRole", ...s.writes.slice(1)] }
+            : s,
+      ),
+    );
+    expect(c.writes).toHaveLength(9);
+    expect(c.w.grants.size).toBe(0);
+  });
+
   it("a session created with the finalizer costs 6 writes from creation to expiry and 1 more at deletion", async () => {
     const c = cluster([FINALIZER]);
     await run(c, HAPPY_PATH);

@@ -1,10 +1,11 @@
 // Reads a Plan as the sequence of writes apply carries out (finalizer add, pod writes, events, the
 // session's deletion, finalizer removal), so decide's tests can assert on kinds and order.
-import type { DecideInput, Plan, PlannedEvent, PodWrite, Refusal } from "../../src/controller/decide.ts";
+import type { AccessWrite, DecideInput, Plan, PlannedEvent, PodWrite, Refusal } from "../../src/controller/decide.ts";
 import { decide } from "../../src/controller/decide.ts";
 
 export type Action =
   | PodWrite
+  | AccessWrite
   | { kind: "addFinalizer" }
   | { kind: "removeFinalizer" }
   | { kind: "deleteSession" }
@@ -14,6 +15,7 @@ export function actionsOf(plan: Plan): Action[] {
   const actions: Action[] = [];
   if (plan.finalizer === "add") actions.push({ kind: "addFinalizer" });
   actions.push(...plan.podWrites);
+  actions.push(...plan.accessWrites);
   actions.push(...plan.events.map((e) => ({ kind: "event" as const, ...e })));
   if (plan.deleteSession) actions.push({ kind: "deleteSession" });
   if (plan.finalizer === "remove") actions.push({ kind: "removeFinalizer" });

@@ -1311,6 +1311,7 @@ describe("DebugPolicy CRD", () => {
       allowSecurityContextOverrides: true,
       allowPrivilegedTargets: true,
       deleteGitOpsManagedSessions: true,
+      grantAttach: true,
     } satisfies Record<keyof DebugPolicySpec, true>;
     expect(Object.keys(specSchema.properties ?? {}).sort()).toEqual(Object.keys(fields).sort());
   });
