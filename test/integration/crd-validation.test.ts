@@ -32,7 +32,22 @@ describe("DebugSession schema on the real apiserver", () => {
 
   it.each([
     ["no image", "  targetPod: web\n", /spec\.image: Required value/],
-    ["no targetPod", "  image: busybox:local\n", /spec\.targetPod: Required value/],
+    [
+      "no target",
+      "  image: busybox:local\n",
+      /exactly one of spec\.targetPod .*, spec\.targetRef .* and spec\.targetSelector/,
+    ],
+    [
+      "two targets",
+      "  targetPod: web\n  targetRef: {kind: Deployment, name: web}\n  image: busybox:local\n",
+      /exactly one of spec\.targetPod/,
+    ],
+    [
+      "a targetRef of an unknown kind",
+      "  targetRef: {kind: CronJob, name: web}\n  image: busybox:local\n",
+      /spec\.targetRef\.kind: Unsupported value: "CronJob"/,
+    ],
+    ["a notAfter that is no time", "  targetPod: web\n  image: busybox:local\n  notAfter: soon\n", /spec\.notAfter/],
     ["ttl of 30s", "  targetPod: web\n  image: busybox:local\n  ttl: 30s\n", /spec\.ttl.*at least 1m/],
     ["ttl that is not a duration", "  targetPod: web\n  image: busybox:local\n  ttl: abc\n", /spec\.ttl.*should match/],
     [
@@ -80,8 +95,10 @@ describe("DebugSession schema on the real apiserver", () => {
 
   it("lets users read the schema with kubectl explain", () => {
     const out = kubectlOk(["explain", "debugsession.spec"]);
-    expect(out).toMatch(/targetPod\s+<string> -required-/);
+    expect(out).toMatch(/image\s+<string> -required-/);
     expect(out).toContain("Name of the pod to debug");
+    expect(out).toMatch(/targetRef\s+<Object>/);
+    expect(out.replace(/\s+/g, " ")).toContain("Exactly one of targetPod, targetRef and targetSelector");
     expect(kubectlOk(["explain", "dbg.status.containerState"])).toContain("ephemeralContainerStatuses");
   });
 
