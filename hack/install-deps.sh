@@ -17,6 +17,8 @@ declare -A NEEDED=(
   [nsenter]=util-linux
   [curl]=curl
   [jq]=jq
+  # test/e2e/plugin.test.ts drives kubectl dbg in a real terminal.
+  [tmux]=tmux
   # The Argo CD health judge of the tests (test/judges/argocd-run.lua).
   [lua5.1]=lua5.1
 )
