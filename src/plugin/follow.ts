@@ -127,15 +127,17 @@ export async function follow(
   try {
     await watch.until((s) => progressOf(s).step !== "wait", o.timeoutMs, interrupt.signal);
     clearTimeout(noStatus);
-    if (watch.failure !== undefined) throw new Failure(watch.failure);
     const session = watch.latest;
     const step = session === undefined ? "wait" : progressOf(session).step;
-    if (session === undefined || step === "wait") {
+    // Ctrl-C reaches the watching kubectl too (one process group): then its exit is no failure.
+    const interrupted = interrupt.signal.aborted;
+    if (!interrupted && step === "wait" && watch.failure !== undefined) throw new Failure(watch.failure);
+    if (interrupted || session === undefined || step === "wait") {
       const where = session === undefined ? "has not been seen" : `is still ${progressOf(session).line}`;
-      const why = interrupt.signal.aborted ? "Interrupted" : `Gave up after ${formatDuration(o.timeoutMs)}`;
+      const why = interrupted ? "Interrupted" : `Gave up after ${formatDuration(o.timeoutMs)}`;
       ctx.err(`${why}: session ${name} ${where}.`);
       ctx.err(staysLine(ctx, name, session?.metadata.namespace ?? namespace));
-      return interrupt.signal.aborted ? 130 : 1;
+      return interrupted ? 130 : 1;
     }
     if (step === "ended") return await finish(ctx, session, false, 0);
     if (!o.attach) {

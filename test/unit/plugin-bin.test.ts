@@ -28,7 +28,11 @@ interface Run {
 }
 
 /** kubectl-dbg ARGS with a fake kubectl answering by `rules`. */
-function run(args: string[], rules: Rule[], o: { kubectl?: string; program?: string } = {}): Promise<Run> {
+function run(
+  args: string[],
+  rules: Rule[],
+  o: { kubectl?: string; program?: string; interrupt?: boolean } = {},
+): Promise<Run> {
   const fake = mkdtempSync(join(dir, "fake-"));
   const kubectl = o.kubectl ?? installFakeKubectl(fake, rules);
   const started = Date.now();
@@ -39,7 +43,11 @@ function run(args: string[], rules: Rule[], o: { kubectl?: string; program?: str
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  child.stderr.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+    // Ctrl-C once the plugin is waiting (it has said what it waits for).
+    if (o.interrupt && stderr.includes("Pending")) child.kill("SIGINT");
+  });
   return new Promise((resolve) =>
     child.on("close", (code) =>
       resolve({ code, stdout, stderr, calls: o.kubectl ? [] : callsIn(fake), ms: Date.now() - started }),
@@ -230,6 +238,35 @@ describe("kubectl dbg POD", SLOW, () => {
     expect(r.stderr).not.toContain("Pending");
     expect(argvs(r).map((a) => a[0])).toEqual(["create", "get"]);
     expect(r.code).toBe(0);
+  });
+
+  it.each([
+    {
+      how: "--timeout passes",
+      args: ["--timeout", "1s"],
+      code: 1,
+      says: "Gave up after 1s: session s1 is still Pending:",
+    },
+    { how: "Ctrl-C", args: [], interrupt: true, code: 130, says: "Interrupted: session s1 is still Pending:" },
+  ])("stops waiting when $how, saying the session stays and how to go on", async ({ args, interrupt, code, says }) => {
+    const r = await run(
+      ["web-1", "--name", "s1", ...args],
+      [
+        VERSION,
+        { when: ["create"], echo: true },
+        {
+          when: ["--watch"],
+          hold: true,
+          objects: [session({ phase: "Pending", message: "pod web-1 is not running" })],
+        },
+      ],
+      { interrupt },
+    );
+    expect(r.stderr).toContain(`${says} pod web-1 is not running.`);
+    expect(r.stderr).toContain(
+      "The session stays, and its debugger is injected once it can be: kubectl dbg attach s1 -n shop",
+    );
+    expect(r.code).toBe(code);
   });
 
   it("--dry-run=client -o yaml lets kubectl print the manifest and creates nothing", async () => {
