@@ -46,6 +46,11 @@ format: deps ## Formats the tree with Prettier
 typecheck: deps ## tsc --noEmit
 	npm run -s typecheck
 
+# ---- kubectl plugin (src/plugin/, README "kubectl dbg")
+.PHONY: plugin
+plugin: deps ## Builds the kubectl plugin: bin/kubectl-dbg and bin/kubectl_complete-dbg, one file each (run on Node.js >= 22)
+	$(NODE) --disable-warning=ExperimentalWarning hack/build-plugin.ts bin
+
 # ---- local cluster (hack/, see README "The local cluster")
 .PHONY: cluster-up
 cluster-up: ## Starts the local cluster (CLUSTER_TIER=node|control-plane)
