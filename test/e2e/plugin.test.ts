@@ -33,7 +33,17 @@ describe("kubectl dbg", () => {
   /** A terminal of 160x40 running `command` (argv), in its own tmux session. */
   const terminal = (name: string, command: string[]): void => {
     const quoted = command.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-    tmux("new-session", "-d", "-s", name, "-x", "160", "-y", "40", `env PATH='${env.PATH}' KUBECONFIG='${process.env.KUBECONFIG ?? ""}' ${quoted}`);
+    tmux(
+      "new-session",
+      "-d",
+      "-s",
+      name,
+      "-x",
+      "160",
+      "-y",
+      "40",
+      `env PATH='${env.PATH}' KUBECONFIG='${process.env.KUBECONFIG ?? ""}' ${quoted}`,
+    );
   };
 
   beforeAll(() => {
@@ -68,7 +78,22 @@ ${userRoleBinding("erin-policy-user", "erin", "debugpolicy-user")}`,
   });
 
   it("gives a requester with no rights on pods a shell that sees the target's processes, in one command", async () => {
-    terminal("one", ["kubectl", "dbg", "web", "-c", "web", "--image", testImage, "--name", "shell", "-n", ns, ...AS, "--", "sh"]);
+    terminal("one", [
+      "kubectl",
+      "dbg",
+      "web",
+      "-c",
+      "web",
+      "--image",
+      testImage,
+      "--name",
+      "shell",
+      "-n",
+      ns,
+      ...AS,
+      "--",
+      "sh",
+    ]);
     await waitFor(() => /\/ # $/m.test(pane("one")), 90_000, "a shell prompt in the terminal");
     tmux("send-keys", "-t", "one", "ps auxww", "Enter");
     await waitFor(() => pane("one").includes("httpd -f -p 8080"), 20_000, "the target's httpd in ps");
@@ -100,8 +125,9 @@ ${userRoleBinding("erin-policy-user", "erin", "debugpolicy-user")}`,
   });
 
   it("end removes the pod and the attach grant", async () => {
-    const role = (JSON.parse(kubectlOk(["-n", ns, "get", "dbg", "shell", "-o", "json"])) as { status: { attachRole?: string } })
-      .status.attachRole;
+    const role = (
+      JSON.parse(kubectlOk(["-n", ns, "get", "dbg", "shell", "-o", "json"])) as { status: { attachRole?: string } }
+    ).status.attachRole;
     const uid = podJson(ns, "web")!.metadata.uid;
     const r = dbg(["end", "shell"]);
     expect(r.status, r.stderr).toBe(0);
@@ -111,13 +137,26 @@ ${userRoleBinding("erin-policy-user", "erin", "debugpolicy-user")}`,
 
   it("--dry-run=client -o yaml prints a manifest that kubectl apply creates as the same session", () => {
     createBarePod(ns, "web2");
-    const printed = dbg(["web2", "--image", testImage, "--name", "from-git", "--ttl", "20m", "--dry-run=client", "-o", "yaml"]);
+    const printed = dbg([
+      "web2",
+      "--image",
+      testImage,
+      "--name",
+      "from-git",
+      "--ttl",
+      "20m",
+      "--dry-run=client",
+      "-o",
+      "yaml",
+    ]);
     expect(printed.status, printed.stderr).toBe(0);
     expect(printed.stdout).toContain("kind: DebugSession");
     expect(kubectl(["get", "dbg", "from-git", "-n", ns]).code).not.toBe(0);
     const applied = kubectl(["apply", "-n", ns, ...AS, "-f", "-"], { input: printed.stdout });
     expect(applied.stderr).toBe("");
-    const spec = (JSON.parse(kubectlOk(["-n", ns, "get", "dbg", "from-git", "-o", "json"])) as { spec: Record<string, unknown> }).spec;
+    const spec = (
+      JSON.parse(kubectlOk(["-n", ns, "get", "dbg", "from-git", "-o", "json"])) as { spec: Record<string, unknown> }
+    ).spec;
     expect(spec).toMatchObject({ targetPod: "web2", image: testImage, ttl: "20m" });
   });
 
