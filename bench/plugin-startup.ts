@@ -1,9 +1,9 @@
 // How long kubectl-dbg takes from its process start to its first kubectl call, against Node.js starting
 // a script that spawns kubectl at once (the floor). Needs no cluster: kubectl is a shell script that
 // notes the time it started. Builds the plugin as `make plugin` does, into a temp dir.
-//   node bench/plugin-startup.ts        (BENCH_RUNS=20)
+//   node bench/plugin-startup.ts        (BENCH_RUNS=20; make bench runs it as BENCH=plugin-startup)
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { build } from "../hack/build-plugin.ts";
@@ -68,3 +68,23 @@ for (const [name, xs] of samples) {
   );
 }
 rmSync(dir, { recursive: true, force: true });
+
+// Into bench/out/results.json beside the other benchmarks' figures (without bench/support.ts, whose
+// client needs a cluster): the creating command, the one people type.
+const created = samples.get("kubectl-dbg deployment/web -c app --ttl 1h") ?? [];
+const results = join(dirname(new URL(import.meta.url).pathname), "out", "results.json");
+mkdirSync(dirname(results), { recursive: true });
+const previous = existsSync(results) ? (JSON.parse(readFileSync(results, "utf8")) as Record<string, unknown>) : {};
+const floorMs = samples.get("node floor.mjs (start to first spawn)") ?? [];
+writeFileSync(
+  results,
+  JSON.stringify(
+    {
+      ...previous,
+      plugin_startup: { runs: RUNS, create_p50_ms: quantile(created, 0.5), node_floor_p50_ms: quantile(floorMs, 0.5) },
+      plugin_startup_ms_p50: Math.round(quantile(created, 0.5)),
+    },
+    null,
+    2,
+  ),
+);

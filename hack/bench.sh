@@ -19,6 +19,8 @@ CLUSTER_TIER=node hack/cluster-up.sh
 hack/kwok-up.sh 10
 KUBECONFIG=$KUBECONFIG_FILE
 export KUBECONFIG
+# The cluster's own kubectl (the version the tests use), not whatever the machine has.
+export PATH="$KUBE_BIN_DIR:$PATH"
 make -s install >/dev/null
 OPERATOR_KUBECONFIG=$(hack/operator-kubeconfig.sh)
 export OPERATOR_KUBECONFIG
