@@ -42,11 +42,12 @@ function run(
   });
   let stdout = "";
   let stderr = "";
+  let interrupted = false;
   child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
   child.stderr.setEncoding("utf8").on("data", (c: string) => {
     stderr += c;
     // Ctrl-C once the plugin is waiting (it has said what it waits for).
-    if (o.interrupt && stderr.includes("Pending")) child.kill("SIGINT");
+    if (o.interrupt && !interrupted && stderr.includes("Pending")) interrupted = child.kill("SIGINT");
   });
   return new Promise((resolve) =>
     child.on("close", (code) =>
