@@ -46,12 +46,8 @@ function run(
   child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
   child.stderr.setEncoding("utf8").on("data", (c: string) => {
     stderr += c;
-    // Ctrl-C once, when the plugin is waiting (it has said what it waits for): a second one, sent on
-    // its own "Interrupted ... Pending" line after it let go of the signal, would kill it.
-    if (o.interrupt && !interrupted && stderr.includes("Pending")) {
-      interrupted = true;
-      child.kill("SIGINT");
-    }
+    // Ctrl-C once the plugin is waiting (it has said what it waits for).
+    if (o.interrupt && !interrupted && stderr.includes("Pending")) interrupted = child.kill("SIGINT");
   });
   return new Promise((resolve) =>
     child.on("close", (code) =>
