@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: the benchmarks in bench/, never part of make test. Uses the local cluster (brought up,
 # and down again afterwards, when it was not running) plus KWOK fake nodes for the benchmarks that
-# need thousands of pods. BENCH=latency,writes,ttl,throughput,memory picks some (default: all).
+# need thousands of pods. BENCH=latency,writes,ttl,throughput,memory picks some (default: those five);
+# also many (issue 11), plugin-startup and plugin-prompt (issue 13).
 # Each benchmark runs its own operator (node src/main.ts with the operator's ServiceAccount token)
 # and adds its figures to bench/out/results.json; operator logs go to bench/out/operator-*.log.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
