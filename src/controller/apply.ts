@@ -3,7 +3,14 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { API_VERSION, type DebugSession, type ExpiryAction } from "../api/types.ts";
-import { apiMessage, isAdmissionRefusal, isConflict, isNotFound, isTooManyRequests } from "../runtime/errors.ts";
+import {
+  apiMessage,
+  isAdmissionRefusal,
+  isConflict,
+  isNotFound,
+  isTooManyRequests,
+  unless,
+} from "../runtime/errors.ts";
 import { EventRecorder } from "../runtime/events.ts";
 import type { Plan, PlannedEvent, PodWrite, Refusal } from "./plan.ts";
 import { statusPatch } from "./status-diff.ts";
@@ -163,11 +170,4 @@ export class Applier {
       count: 1,
     });
   }
-}
-
-/** A catch handler that swallows the errors matching one of the predicates and rethrows the rest. */
-function unless(...expected: ((err: unknown) => boolean)[]) {
-  return (err: unknown): void => {
-    if (!expected.some((is) => is(err))) throw err;
-  };
 }

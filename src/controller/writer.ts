@@ -11,7 +11,7 @@ import {
   type V1EphemeralContainer,
   type V1Pod,
 } from "@kubernetes/client-node";
-import { apiMessage, isConflict, isInvalid, isNotFound } from "../runtime/errors.ts";
+import { apiMessage, isConflict, isInvalid, isNotFound, unless } from "../runtime/errors.ts";
 import type { Subject } from "./plan.ts";
 import { sessionLabelValue } from "./container.ts";
 import {
@@ -96,12 +96,13 @@ export class ApiClusterWriter implements ClusterWriter {
     };
     await this.rbac
       .createNamespacedRoleBinding({ namespace, body: binding, fieldManager: FIELD_MANAGER })
-      .catch(unlessConflict);
+      // Created before, by us (the name derives from the session's UID): nothing to do.
+      .catch(unless(isConflict));
   }
 
   /** The Role only: its RoleBinding, owned by it, goes with it, and binds nothing meanwhile. */
   async revokeAttach(namespace: string, role: string): Promise<void> {
-    await this.rbac.deleteNamespacedRole({ namespace, name: role }).catch(unlessNotFound);
+    await this.rbac.deleteNamespacedRole({ namespace, name: role }).catch(unless(isNotFound));
   }
 
   private sessionRef(session: DebugSession) {
@@ -188,15 +189,6 @@ export class ApiClusterWriter implements ClusterWriter {
   async createEvent(namespace: string, body: CoreV1Event): Promise<void> {
     await this.core.createNamespacedEvent({ namespace, body });
   }
-}
-
-/** Created before, by us (the name derives from the session's UID): nothing to do. */
-function unlessConflict(err: unknown): void {
-  if (!isConflict(err)) throw err;
-}
-
-function unlessNotFound(err: unknown): void {
-  if (!isNotFound(err)) throw err;
 }
 
 /**

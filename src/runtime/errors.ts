@@ -41,3 +41,10 @@ export const isInvalid = (err: unknown): boolean => statusCode(err) === 422;
 export const isTooManyRequests = (err: unknown): boolean => statusCode(err) === 429;
 /** Admission (Pod Security, a policy engine) or validation said no: the request as sent will never pass. */
 export const isAdmissionRefusal = (err: unknown): boolean => isBadRequest(err) || isForbidden(err) || isInvalid(err);
+
+/** A catch handler that swallows the errors matching one of the predicates and rethrows the rest. */
+export function unless(...expected: ((err: unknown) => boolean)[]) {
+  return (err: unknown): void => {
+    if (!expected.some((is) => is(err))) throw err;
+  };
+}
