@@ -81,7 +81,7 @@ test-unit: deps ## Unit tests only
 .PHONY: install
 install: ## Installs the CRDs and the admission policies into the cluster KUBECONFIG points at
 	kubectl apply --server-side -k crds/
-	kubectl wait --for=condition=Established crd/debugsessions.debugging.dev crd/debugpolicies.debugging.dev --timeout=60s
+	kubectl wait --for=condition=Established crd/debugsessions.debugging.dev crd/debugpolicies.debugging.dev crd/debugsessionrecords.debugging.dev --timeout=60s
 	kubectl apply --server-side -k config/admission
 
 .PHONY: uninstall

@@ -252,6 +252,9 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
 podLogsDir: $CLUSTER_DIR/pod-logs
+# Above the 10Mi default, so a test's 20 MB debugger log is still whole when the operator reads it
+# (pods/log serves the current file only; a rotated-away part is lost to everyone, docs/records.md).
+containerLogMaxSize: 64Mi
 clusterDomain: cluster.local
 serializeImagePulls: false
 maxPods: 250

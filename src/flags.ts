@@ -38,6 +38,20 @@ export const FLAGS = {
     help: "how long in-flight reconciles may run after SIGTERM",
     parse: durationMs,
   },
+  "min-record-retention": {
+    arg: "DUR",
+    env: "MIN_RECORD_RETENTION",
+    default: "24h",
+    help: "the shortest time a DebugSessionRecord is kept, whatever a DebugPolicy's recordRetention says",
+    parse: durationMs,
+  },
+  "record-sweep-interval": {
+    arg: "DUR",
+    env: "RECORD_SWEEP_INTERVAL",
+    default: "10m",
+    help: "how often DebugSessionRecords past their retention are looked for (and at each one's due time)",
+    parse: durationMs,
+  },
   "leader-elect": {
     env: "LEADER_ELECT",
     default: "false",

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     workers,
     queue,
     decide: { ...DEFAULT_DECIDE_OPTIONS, evictionTimeoutMs: flags["eviction-timeout"] },
+    records: { minRetentionMs: flags["min-record-retention"], sweepIntervalMs: flags["record-sweep-interval"] },
     hooks: reconcilerHooks(metrics),
   });
   metrics.queueDepthFrom(() => queue.len());

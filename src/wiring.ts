@@ -21,5 +21,7 @@ export function reconcilerHooks(metrics: Metrics): NonNullable<ReconcilerOptions
     onEventDropped: () => metrics.eventDropped(),
     onInjected: () => metrics.injected(),
     onPodRemoved: (_session, how, lagMs) => metrics.podRemoved(how, lagMs),
+    onRecord: (result, bytes) => metrics.recorded(result, bytes),
+    onRecordDeleted: () => metrics.recordDeleted(),
   };
 }

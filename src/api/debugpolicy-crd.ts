@@ -8,6 +8,7 @@ import {
   DEFAULT_ALLOWED_PROFILES,
   DEFAULT_MAX_SESSIONS_PER_POD,
   DEFAULT_MAX_TTL,
+  DEFAULT_RECORD_RETENTION,
   DEFAULT_TTL,
   EXPIRY_ACTIONS,
   GROUP,
@@ -126,6 +127,13 @@ const spec: Schema = obj(
         "helm.toolkit.fluxcd.io/name, argocd.argoproj.io/instance; annotation argocd.argoproj.io/tracking-id). Off by default: " +
         "the tool re-creates a deleted session, and without spec.notAfter the new one debugs a pod again.",
       { default: false },
+    ),
+    recordRetention: duration(
+      "How long the operator keeps the DebugSessionRecord of each session that injected a debugger (its transcript " +
+        "and evidence), counted from the record's creation, as a duration (720h = 30 days). The operator's " +
+        "--min-record-retention flag (default 24h) is a floor no policy goes under. Deleting the policy keeps the " +
+        "retention each record was written with.",
+      DEFAULT_RECORD_RETENTION,
     ),
     allowPrivilegedTargets: bool(
       "Allow debugging pods that share the node: hostPID, hostIPC or hostNetwork, a privileged container, capabilities " +

@@ -177,6 +177,8 @@ export interface DebugPolicySpec {
   deleteGitOpsManagedSessions?: boolean;
   /** The requester may attach to the tainted pod, and only to it, while the debugger runs (default true). */
   grantAttach?: boolean;
+  /** How long the operator keeps a session's DebugSessionRecord (default 720h). */
+  recordRetention?: string;
 }
 
 export interface DebugPolicy {
@@ -190,3 +192,66 @@ export const DEFAULT_ALLOWED_PROFILES: readonly Profile[] = ["general", "baselin
 export const DEFAULT_MAX_TTL = "2h";
 export const DEFAULT_MAX_SESSIONS_PER_POD = 1;
 export const DEFAULT_ALLOWED_EXPIRY_ACTIONS: readonly ExpiryAction[] = ["Evict", "Delete"];
+export const DEFAULT_RECORD_RETENTION = "720h";
+
+// ---- DebugSessionRecord: what a session did, kept after the session and its pod are gone.
+
+export const RECORD_KIND = "DebugSessionRecord";
+export const RECORD_PLURAL = "debugsessionrecords";
+/** On a record: the UID of the session it records (the session's name label is SESSION_LABEL). */
+export const RECORD_SESSION_UID_LABEL = "debugging.dev/session-uid";
+/** On a record: the policy whose recordRetention applies, and that retention as it was at writing. */
+export const RECORD_POLICY_ANNOTATION = "debugging.dev/policy";
+export const RECORD_RETENTION_ANNOTATION = "debugging.dev/record-retention";
+
+/** How a recorded session ended. */
+export const RECORD_ENDINGS = ["Expired", "Deleted", "PodGone"] as const;
+export type RecordEnding = (typeof RECORD_ENDINGS)[number];
+
+/** A container log as the record keeps it: gzip, base64, bounded; or why it could not be read. */
+export interface SavedLog {
+  /** base64 of the gzip of the saved bytes. */
+  data?: string;
+  /** sha256 (hex) of the saved bytes, uncompressed: what `base64 -d | gunzip | sha256sum` prints. */
+  sha256?: string;
+  /** Bytes the kubelet returned (the log as it was, up to the read limit). */
+  originalBytes?: number;
+  /** Bytes kept, uncompressed (head, an omission marker, tail). */
+  savedBytes?: number;
+  compressedBytes?: number;
+  /** Some of the log was left out (the middle, or what lay past the read limit). */
+  truncated?: boolean;
+  /** Why nothing (or only part) could be read. */
+  error?: string;
+}
+
+export interface RecordedEvent {
+  type?: string;
+  reason?: string;
+  message?: string;
+  time?: string;
+  count?: number;
+}
+
+export interface DebugSessionRecordSpec {
+  session: { name: string; uid: string; generation?: number; spec: DebugSessionSpec };
+  requestedBy?: RequestedBy;
+  reason?: string;
+  policy: { name: string; generation?: number };
+  target: { pod: string; podUID?: string; node?: string; container?: string };
+  debugger: { container: string; image: string; imageID?: string; state?: string; exitCode?: number };
+  injectedAt?: string;
+  expiresAt?: string;
+  endedAt: string;
+  ended: { how: RecordEnding; message: string };
+  transcript: SavedLog;
+  targetLog: SavedLog;
+  events: RecordedEvent[];
+}
+
+export interface DebugSessionRecord {
+  apiVersion: typeof API_VERSION;
+  kind: typeof RECORD_KIND;
+  metadata: V1ObjectMeta;
+  spec: DebugSessionRecordSpec;
+}

@@ -12,9 +12,16 @@ import {
   unless,
 } from "../runtime/errors.ts";
 import { EventRecorder } from "../runtime/events.ts";
-import type { Plan, PlannedEvent, PodWrite, Refusal } from "./plan.ts";
+import type { Plan, PlannedEvent, PodWrite, RecordWrite, Refusal } from "./plan.ts";
+import type { SessionRecorder } from "./records.ts";
 import { statusPatch } from "./status-diff.ts";
 import { FIELD_MANAGER, lostInjectionRace, type ClusterWriter } from "./writer.ts";
+
+/**
+ * How long after a session ended its record is retried before the pod is removed without it: the
+ * evidence matters, but not more than the TTL (a pod never keeps its debugger for want of a record).
+ */
+export const RECORD_GIVE_UP_MS = 30_000;
 
 export interface ApplyHooks {
   onInjected?(session: DebugSession): void;
@@ -33,11 +40,19 @@ export class Applier {
   private readonly writer: ClusterWriter;
   private readonly hooks: ApplyHooks;
   private readonly now: () => Date;
+  private readonly recorder: SessionRecorder | undefined;
   /** Events go out in the background, in order (runtime/events.ts). */
   readonly events: EventRecorder;
 
-  constructor(writer: ClusterWriter, log: Logger, hooks: ApplyHooks = {}, now: () => Date = () => new Date()) {
+  constructor(
+    writer: ClusterWriter,
+    log: Logger,
+    hooks: ApplyHooks = {},
+    now: () => Date = () => new Date(),
+    recorder?: SessionRecorder,
+  ) {
     this.writer = writer;
+    this.recorder = recorder;
     this.hooks = hooks;
     this.now = now;
     this.events = new EventRecorder({
@@ -56,6 +71,7 @@ export class Applier {
     let resourceVersion = session.metadata.resourceVersion;
     let written: string | undefined;
     if (plan.finalizer === "add") resourceVersion = written = await this.writer.addFinalizer(session);
+    if (plan.record) await this.saveRecord(plan.record, session, pod, log);
     for (const write of plan.podWrites) {
       const refusal = await this.podWrite(write, session, pod, log);
       if (refusal) return { resourceVersion: written, refusal };
@@ -80,6 +96,13 @@ export class Applier {
     }
     if (plan.finalizer === "remove") await this.writer.removeFinalizer(session).catch(unless(isNotFound));
     return written !== undefined ? { resourceVersion: written } : {};
+  }
+
+  /** Throws (the pass is retried) while the record fails, until RECORD_GIVE_UP_MS after the session ended. */
+  private async saveRecord(write: RecordWrite, session: DebugSession, pod: V1Pod | undefined, log: Logger) {
+    if (!this.recorder) return;
+    const lastAttempt = this.now().getTime() - Date.parse(write.endedAt) >= RECORD_GIVE_UP_MS;
+    await this.recorder.save(session, pod, write, log, lastAttempt);
   }
 
   private async podWrite(

@@ -1,7 +1,7 @@
 // What a reconcile should do, as plain data: decide() builds it, apply() carries it out. It can be
 // printed (JSON.stringify) and compared in tests; the wire format of each write is apply's business.
 import type { V1EphemeralContainer } from "@kubernetes/client-node";
-import type { DebugSessionStatus, EventType, ExpiryAction } from "../api/types.ts";
+import type { DebugSessionStatus, EventType, ExpiryAction, RecordEnding } from "../api/types.ts";
 
 export type PodWrite =
   /** Add the debugger to the pod with this UID (never to a pod recreated under the same name). */
@@ -24,6 +24,21 @@ export type AccessWrite =
   /** Delete that Role and its RoleBinding. */
   | { kind: "revokeAttach"; role: string };
 
+/**
+ * The session ended with a debugger injected: save its DebugSessionRecord (the transcript read from the
+ * pod) before any pod write, so the evidence exists before the pod goes. Idempotent (one record per session).
+ */
+export interface RecordWrite {
+  how: RecordEnding;
+  message: string;
+  endedAt: string;
+  /** The pod is gone already: no log can be read, and this says why. */
+  logsUnavailable?: string;
+  containerName: string;
+  expiresAt?: string;
+  policy: { name: string; generation?: number; retention: string };
+}
+
 export interface PlannedEvent {
   on: "session" | "pod";
   type: EventType;
@@ -34,6 +49,8 @@ export interface PlannedEvent {
 export interface Plan {
   /** Added before any pod write, so a deletion cannot outrun the cleanup; removed after everything else. */
   finalizer?: "add" | "remove";
+  /** Before the pod writes: the session's evidence, while the pod (and its logs) still exists. */
+  record?: RecordWrite;
   /** In order; the first that fails stops the rest (a refusal comes back to decide as input.refusal). */
   podWrites: PodWrite[];
   /** After the pod writes, before the status that reports them: the requester's attach grant. */

@@ -2,6 +2,7 @@
 import type { DebugSession, DebugSessionStatus } from "../api/types.ts";
 import type { Denial } from "./access.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan } from "./plan.ts";
+import { endedBefore, withRecord } from "./plans-record.ts";
 import { Reason } from "./reasons.ts";
 import { deleteIsAllowed, podName, type Situation } from "./situation.ts";
 import { StatusBuilder, lastReportedReason } from "./status.ts";
@@ -39,9 +40,12 @@ export function untilDeletion(s: Situation, endedAt: string | undefined): number
  * around a PodDisruptionBudget the policy respects.
  */
 export function planDeletion(s: Situation): Plan {
-  const plan = emptyPlan(s.status);
-  if (s.pod && s.tainted && !s.podDeleting) {
-    const name = podName(s);
+  const holdsPod = s.pod !== undefined && s.tainted && !s.podDeleting;
+  const name = podName(s);
+  const deleted = `debug session ${s.session.metadata.name} was deleted${s.pastDeadline ? "" : " before its TTL ran out"}`;
+  const gone = s.podIsOurs ? undefined : `pod ${name} was gone when the session was deleted`;
+  const plan = endedBefore(s) ? emptyPlan(s.status) : withRecord(s, emptyPlan(s.status), "Deleted", deleted, gone);
+  if (holdsPod) {
     const how = deleteIsAllowed(s) ? "Delete" : "Evict";
     plan.podWrites.push({ kind: "removePod", pod: name, podUID: s.podUID ?? "", how });
     plan.events.push(

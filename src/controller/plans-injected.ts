@@ -9,6 +9,7 @@ import { isStarting, mirrorContainerState } from "./container-state.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan, type Refusal } from "./plan.ts";
 import { withTransitionEvent } from "./plans-ended.ts";
 import { markPod } from "./plans-injection.ts";
+import { withRecord } from "./plans-record.ts";
 import { Reason } from "./reasons.ts";
 import { deleteIsAllowed, isBeingDeleted, podName, type Situation } from "./situation.ts";
 import { StatusBuilder, injectedCondition } from "./status.ts";
@@ -28,20 +29,30 @@ export function planPodLost(s: Situation): Plan {
       reason: Reason.Injected,
       message: `debugger was injected at ${s.status.injectedAt}`,
     };
-    const status = statuses.podRemoved(`the TTL ran out and pod ${target} (uid ${uid}) is gone`, injected);
-    return withTransitionEvent(s, emptyPlan(status), "Normal", Reason.PodRemoved);
+    const message = `the TTL ran out and pod ${target} (uid ${uid}) is gone`;
+    const status = statuses.podRemoved(message, injected);
+    const gone = `pod ${target} (uid ${uid}) was gone before the operator could read its logs`;
+    return withRecord(
+      s,
+      withTransitionEvent(s, emptyPlan(status), "Normal", Reason.PodRemoved),
+      "Expired",
+      message,
+      gone,
+    );
   }
   const replaced = s.pod !== undefined;
   const reason = replaced ? Reason.TargetPodReplaced : Reason.TargetPodGone;
   const message = replaced
     ? `pod ${target} was replaced by a new pod (uid ${s.podUID}); the new pod is never touched`
     : `pod ${target} (uid ${uid}) went away before the TTL ran out`;
-  return withTransitionEvent(
+  const plan = withTransitionEvent(
     s,
     emptyPlan(statuses.terminated(reason, message, undefined, s.status.containerState)),
     "Warning",
     reason,
   );
+  const gone = `${message}: its logs went with it, before the operator could read them`;
+  return withRecord(s, plan, "PodGone", message, gone);
 }
 
 /**
@@ -62,7 +73,8 @@ export function planExpiry(s: Situation): Plan {
   const injected = injectedCondition(s, name);
   if (s.podDeleting) {
     const status = statuses.podRemoved(`the TTL ran out; pod ${name} is being removed`, injected);
-    return withTransitionEvent(s, emptyPlan(status), "Normal", Reason.PodRemoved);
+    const plan = withTransitionEvent(s, emptyPlan(status), "Normal", Reason.PodRemoved);
+    return withRecord(s, plan, "Expired", status.message ?? "");
   }
   const how = removal(s);
   // Written only once the removal went through.
@@ -70,7 +82,7 @@ export function planExpiry(s: Situation): Plan {
     `the TTL ran out; pod ${name} was ${how === "Evict" ? "evicted" : "deleted"}`,
     injected,
   );
-  const plan = emptyPlan(status);
+  const plan = withRecord(s, emptyPlan(status), "Expired", status.message ?? "");
   if (!s.hasFinalizer) plan.finalizer = "add";
   plan.podWrites.push({ kind: "removePod", pod: name, podUID: s.reservation?.podUID ?? "", how });
   const verb = how === "Evict" ? "evicting" : "deleting";
@@ -98,7 +110,12 @@ export function planMirror(s: Situation): Plan {
       injectedCondition(s, name),
       containerState,
     );
-    return withTransitionEvent(s, emptyPlan(status), "Warning", Reason.TargetPodGone);
+    return withRecord(
+      s,
+      withTransitionEvent(s, emptyPlan(status), "Warning", Reason.TargetPodGone),
+      "PodGone",
+      message,
+    );
   }
   const plan = emptyPlan(mirroredStatus(s, name, containerState));
   if (!s.hasFinalizer) plan.finalizer = "add";

@@ -24,8 +24,13 @@ import { Gatherer } from "./gather.ts";
 import { DEFAULT_DECIDE_OPTIONS, type DecideOptions } from "./input.ts";
 import { awaitsInjection } from "./predicates.ts";
 import { decideAndApply } from "./pass.ts";
+import { parseDuration } from "../api/duration.ts";
+import { RecordSweeper } from "./record-sweeper.ts";
+import { ApiSessionRecorder, type RecordHooks, type SessionRecorder } from "./records.ts";
 import { SessionsByPod } from "./session-index.ts";
 import { ApiClusterWriter, type ClusterWriter } from "./writer.ts";
+
+const DEFAULT_RECORD_OPTIONS = { minRetentionMs: 24 * 3_600_000, sweepIntervalMs: 600_000 };
 
 /** How long a reconcile waits for the cache to show our own last write of a session. */
 const OWN_WRITE_WAIT_MS = 2_000;
@@ -44,13 +49,19 @@ export interface ReconcilerOptions {
   workers: number;
   decide?: DecideOptions;
   now?: () => Date;
-  hooks?: ApplyHooks & {
-    onReconcile?(result: "success" | "requeue" | "error", seconds: number): void;
-    onInformerRestart?(informer: string): void;
-  };
+  hooks?: ApplyHooks &
+    RecordHooks & {
+      onReconcile?(result: "success" | "requeue" | "error", seconds: number): void;
+      onInformerRestart?(informer: string): void;
+      onRecordDeleted?(): void;
+    };
   queue?: WorkQueue;
   /** Where the writes go; the client-node implementation unless a test brings its own. */
   writer?: ClusterWriter;
+  /** Saves DebugSessionRecords; the client-node implementation unless a test brings its own. */
+  recorder?: SessionRecorder;
+  /** DebugSessionRecord retention: the floor under every policy's, and how often to look (flags). */
+  records?: { minRetentionMs: number; sweepIntervalMs: number };
 }
 
 export class Reconciler {
@@ -63,6 +74,7 @@ export class Reconciler {
   private readonly sessionsByPod = new SessionsByPod();
   private readonly gatherer: Gatherer;
   private readonly applier: Applier;
+  private readonly sweeper: RecordSweeper;
   private readonly opts: ReconcilerOptions;
   private readonly now: () => Date;
   private workers: Promise<void> | undefined;
@@ -74,7 +86,23 @@ export class Reconciler {
     this.now = opts.now ?? (() => new Date());
     this.queue = opts.queue ?? new WorkQueue();
     const writer = opts.writer ?? new ApiClusterWriter(opts);
-    this.applier = new Applier(writer, opts.log, opts.hooks, this.now);
+    const { minRetentionMs, sweepIntervalMs } = opts.records ?? DEFAULT_RECORD_OPTIONS;
+    this.sweeper = new RecordSweeper({
+      custom: opts.custom,
+      policy: (namespace, name) => this.policies.get(`${namespace}/${name}`),
+      log: opts.log,
+      minRetentionMs,
+      intervalMs: sweepIntervalMs,
+      now: this.now,
+      onDeleted: () => opts.hooks?.onRecordDeleted?.(),
+    });
+    const onRecord: RecordHooks["onRecord"] = (result, bytes, retention) => {
+      opts.hooks?.onRecord?.(result, bytes, retention);
+      const ms = Math.max(parseDuration(retention) ?? 0, minRetentionMs);
+      if (result === "written") this.sweeper.dueBy(this.now().getTime() + ms);
+    };
+    const recorder = opts.recorder ?? new ApiSessionRecorder({ ...opts, hooks: { onRecord } });
+    this.applier = new Applier(writer, opts.log, opts.hooks, this.now, recorder);
     this.caches = new Caches(
       { ...opts, onInformerRestart: (name) => opts.hooks?.onInformerRestart?.(name) },
       {
@@ -124,7 +152,9 @@ export class Reconciler {
     await this.caches.sync();
   }
 
+  /** On the leader only: reconciles, and the retention of DebugSessionRecords. */
   startWorkers(): void {
+    this.sweeper.start();
     this.workers = runWorkers(this.queue, this.opts.workers, (key) => this.reconcile(key), {
       onResult: (outcome, seconds) => this.opts.hooks?.onReconcile?.(outcome, seconds),
       onError: (key, err) =>
@@ -137,6 +167,7 @@ export class Reconciler {
     const deadline = Date.now() + graceMs;
     this.queue.shutDown();
     this.caches.stop();
+    await withTimeout(this.sweeper.stop(), graceMs);
     if (this.workers) await withTimeout(this.workers, graceMs);
     await this.applier.events.flush(Math.max(0, deadline - Date.now()));
   }

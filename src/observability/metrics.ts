@@ -95,6 +95,16 @@ export class Metrics {
     this.pods.expiryLag.observe(lagMs / 1000);
   }
 
+  /** A session's DebugSessionRecord: written (with its stored log bytes), found written already, or given up on. */
+  recorded(result: "written" | "existed" | "failed", bytes: number): void {
+    this.operator.records.inc({ result });
+    if (bytes > 0) this.operator.recordBytes.inc(bytes);
+  }
+
+  recordDeleted(): void {
+    this.operator.recordsDeleted.inc();
+  }
+
   eventDropped(): void {
     this.operator.eventsDropped.inc();
   }
@@ -225,5 +235,22 @@ function operatorSeries(registers: Registers) {
     registers,
   });
   leader.set(0);
-  return { informerRestarts, eventsDropped, leader };
+  const records = new Counter({
+    name: "debugsession_records_total",
+    help: "DebugSessionRecords by result: written, existed (written before), failed (the pod was removed without it).",
+    labelNames: ["result"],
+    registers,
+  });
+  for (const result of ["written", "existed", "failed"]) records.inc({ result }, 0);
+  const recordBytes = new Counter({
+    name: "debugsession_record_bytes_total",
+    help: "Bytes of container logs stored in DebugSessionRecords (gzipped, before base64).",
+    registers,
+  });
+  const recordsDeleted = new Counter({
+    name: "debugsession_records_deleted_total",
+    help: "DebugSessionRecords deleted because their retention had passed.",
+    registers,
+  });
+  return { informerRestarts, eventsDropped, leader, records, recordBytes, recordsDeleted };
 }

@@ -4,17 +4,21 @@ import {
   DEFAULT_MAX_TTL,
   DEFAULT_POLICY,
   FINALIZER,
+  RECORD_SESSION_UID_LABEL,
+  SESSION_LABEL,
   TERMINAL_PHASES,
+  type DebugSessionRecord,
   type DebugPolicy,
   type DebugSession,
 } from "../api/types.ts";
 import type { Command, CreateOptions } from "./args.ts";
 import { Failure, parsePolicy, parseSession, type Context } from "./context.ts";
 import { follow, logsArgs, SessionWatch } from "./follow.ts";
-import { POLICIES, SESSIONS, withFlags } from "./kubectl.ts";
+import { POLICIES, RECORDS, SESSIONS, withFlags } from "./kubectl.ts";
 import { generatedName, sessionManifest } from "./manifest.ts";
 import { currentTTLms, relative } from "./outcome.ts";
 import { policiesReport } from "./policies.ts";
+import { sessionLabelValue } from "../controller/container.ts";
 
 export function runCommand(ctx: Context, cmd: Exclude<Command, { kind: "help" }>): Promise<number> {
   switch (cmd.kind) {
@@ -66,8 +70,47 @@ async function getSession(ctx: Context, name: string): Promise<DebugSession> {
   return parseSession(r.stdout);
 }
 
+/** The debugger's log while its pod lives; after the session ended, the transcript its DebugSessionRecord kept. */
 async function logs(ctx: Context, name: string, follow: boolean): Promise<number> {
-  return ctx.kubectl.interactive(logsArgs(ctx, await getSession(ctx, name), follow));
+  const got = await ctx.kubectl.capture(withFlags(["get", SESSIONS, name, "-o", "json"], ctx.flags));
+  const session = got.code === 0 ? parseSession(got.stdout) : undefined;
+  const ended = session?.status?.phase !== undefined && TERMINAL_PHASES.has(session.status.phase);
+  if (session && !ended) return ctx.kubectl.interactive(logsArgs(ctx, session, follow));
+  if (!session && !/NotFound|not found/.test(got.stderr)) throw new Failure(got.stderr.trim(), got.code);
+  const selector = session?.metadata.uid
+    ? `${RECORD_SESSION_UID_LABEL}=${session.metadata.uid}`
+    : `${SESSION_LABEL}=${sessionLabelValue(name)}`;
+  const namespace = session?.metadata.namespace;
+  const r = await ctx.kubectl.capture(withFlags(["get", RECORDS, "-l", selector, "-o", "json"], ctx.flags, namespace));
+  const where = session ? `session ${name} has ended` : `session ${name} no longer exists`;
+  if (r.code !== 0) {
+    const why = /forbidden/i.test(r.stderr)
+      ? "reading it needs the debugsessionrecord-viewer role (auditors have it; a transcript can hold secrets)"
+      : r.stderr.trim();
+    throw new Failure(`${where}; its transcript is in its DebugSessionRecord, and ${why}`);
+  }
+  const records = (JSON.parse(r.stdout) as { items?: DebugSessionRecord[] }).items ?? [];
+  // The same name may have been used by several sessions: the newest record is this name's last session.
+  const record = records
+    .filter((rec) => rec.spec.session.name === name)
+    .sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)))
+    .at(-1);
+  if (!record)
+    throw new Failure(
+      `${where}, and no DebugSessionRecord of it was found (it never ran a debugger, or its retention passed)`,
+    );
+  const { transcript } = record.spec;
+  ctx.err(
+    `# transcript of session ${name} from DebugSessionRecord ${record.metadata.name ?? ""} (sha256 ${transcript.sha256 ?? "none"})`,
+  );
+  if (transcript.data) {
+    const { gunzipSync } = await import("node:zlib");
+    process.stdout.write(gunzipSync(Buffer.from(transcript.data, "base64")));
+  }
+  if (transcript.truncated)
+    ctx.err(`# truncated: ${transcript.originalBytes ?? "?"} bytes were logged, ${transcript.savedBytes ?? "?"} kept`);
+  if (transcript.error) ctx.err(`# ${transcript.error}`);
+  return 0;
 }
 
 /** How long extend waits for the operator to record the new expiry. */

@@ -20,7 +20,9 @@ const ABOUT: Record<Subcommand, string> = {
     "KIND is deployment, statefulset, replicaset, daemonset or job: the operator picks one of its pods.",
   list: "Lists the sessions of the namespace (kubectl get debugsessions).",
   attach: "Waits for a session's debugger if it is not running yet, and attaches your terminal to it.",
-  logs: "The debugger's log: what it printed (kubectl logs POD -c CONTAINER).",
+  logs:
+    "The debugger's log: what it printed (kubectl logs POD -c CONTAINER). Once the session ended, the transcript\n" +
+    "its DebugSessionRecord kept (reading records needs the debugsessionrecord-viewer role).",
   extend: "Gives a session a longer ttl (a ttl never shrinks), within the policy's maxTTL.",
   end: "Deletes a session and waits until it is gone; the operator removes the tainted pod first.",
   policies:

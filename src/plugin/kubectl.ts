@@ -7,6 +7,7 @@ import { JsonObjectStream } from "./json-stream.ts";
 
 export const SESSIONS = "debugsessions.debugging.dev";
 export const POLICIES = "debugpolicies.debugging.dev";
+export const RECORDS = "debugsessionrecords.debugging.dev";
 
 export interface Captured {
   code: number;

@@ -10,7 +10,7 @@ export const repoDir = fileURLToPath(new URL("../..", import.meta.url));
 /** The image tests run; the local cluster has busybox:local. On kind: `kind load docker-image` one under this name, or set TEST_IMAGE. */
 export const testImage = process.env.TEST_IMAGE ?? "busybox:local";
 
-function kubectlPath(): string {
+export function kubectlPath(): string {
   if (process.env.KUBECTL) return process.env.KUBECTL;
   const versions = readFileSync(`${repoDir}/hack/versions.env`, "utf8");
   const version = /^KUBE_VERSION=(\S+)/m.exec(versions)?.[1];
@@ -130,6 +130,7 @@ export function installCRDs(): void {
     "--for=condition=Established",
     "crd/debugsessions.debugging.dev",
     "crd/debugpolicies.debugging.dev",
+    "crd/debugsessionrecords.debugging.dev",
     "--timeout=60s",
   ]);
   kubectlOk(["apply", "--server-side", "--force-conflicts", "-k", `${repoDir}/config/admission`]);

@@ -6,6 +6,8 @@ describe("readFlags", () => {
     expect(readFlags([], {})).toEqual({
       kubeconfig: undefined,
       workers: 64,
+      "min-record-retention": 86_400_000,
+      "record-sweep-interval": 600_000,
       "eviction-timeout": 60_000,
       "shutdown-grace": 8_000,
       "leader-elect": false,

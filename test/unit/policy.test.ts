@@ -1312,6 +1312,7 @@ describe("DebugPolicy CRD", () => {
       allowPrivilegedTargets: true,
       deleteGitOpsManagedSessions: true,
       grantAttach: true,
+      recordRetention: true,
     } satisfies Record<keyof DebugPolicySpec, true>;
     expect(Object.keys(specSchema.properties ?? {}).sort()).toEqual(Object.keys(fields).sort());
   });

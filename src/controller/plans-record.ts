@@ -1,0 +1,44 @@
+// The DebugSessionRecord a plan saves when a session with a debugger ends (apply.ts writes it first).
+import { DEFAULT_POLICY, DEFAULT_RECORD_RETENTION, TERMINAL_PHASES, type RecordEnding } from "../api/types.ts";
+import { findCondition } from "./conditions.ts";
+import type { Plan } from "./plan.ts";
+import type { Situation } from "./situation.ts";
+
+/** A debugger went into a pod for this session (recorded, or found there now). */
+export const wasInjected = (s: Situation): boolean =>
+  s.tainted || findCondition(s.status.conditions, "Injected")?.status === "True";
+
+/** The session ended before this pass and so was recorded then (a record is written once, at the end). */
+export const endedBefore = (s: Situation): boolean =>
+  s.status.phase !== undefined && TERMINAL_PHASES.has(s.status.phase) && !(s.tainted && !s.podDeleting);
+
+/**
+ * The plan, saving the session's record first. `logsUnavailable`: the pod is gone, so the record says
+ * that no transcript could be saved, and why.
+ */
+export function withRecord(
+  s: Situation,
+  plan: Plan,
+  how: RecordEnding,
+  message: string,
+  logsUnavailable?: string,
+): Plan {
+  if (!wasInjected(s)) return plan;
+  const policy = s.access.policy;
+  return {
+    ...plan,
+    record: {
+      how,
+      message,
+      endedAt: plan.status.endedAt ?? s.status.endedAt ?? s.now.toISOString(),
+      containerName: s.containerName,
+      ...(s.expiresAtMs !== undefined ? { expiresAt: new Date(s.expiresAtMs).toISOString() } : {}),
+      ...(logsUnavailable !== undefined ? { logsUnavailable } : {}),
+      policy: {
+        name: s.session.spec.policy ?? DEFAULT_POLICY,
+        ...(policy?.metadata.generation !== undefined ? { generation: policy.metadata.generation } : {}),
+        retention: policy?.spec.recordRetention ?? DEFAULT_RECORD_RETENTION,
+      },
+    },
+  };
+}
