@@ -64,7 +64,10 @@ async function main(): Promise<void> {
     console.error(`${N} sessions expire at ${expiresAt} (their injections spread over ${spreadMs} ms); waiting`);
 
     await sleep(Math.max(0, target - Date.now()));
-    await removed.until(N, 120_000, "every pod removed");
+    // The operator's RSS while it records and removes all of them (each session end saves a record).
+    let peakRss = operator.rssMb();
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, operator.rssMb())), 200);
+    await removed.until(N, 120_000, "every pod removed").finally(() => clearInterval(sampler));
     const lags = [...removed.at.values()].map((t) => wallClock(t) - target);
     await waitUntil(
       async () => (await listSessions(ns)).every((s) => s.status?.phase === "Expired"),
@@ -82,6 +85,8 @@ async function main(): Promise<void> {
         min: round(Math.min(...lags)),
       },
       ttl_lag_p99_ms: round(quantile(lags, 0.99)),
+      operator_peak_rss_mb: round(peakRss),
+      operator_oom_kills: operator.oomKills(),
     };
     console.log(JSON.stringify(result, null, 2));
     record({ ttl: result, ttl_lag_p99_ms: result.ttl_lag_p99_ms });

@@ -136,17 +136,24 @@ export class ApiSessionRecorder implements SessionRecorder {
       sink.on("finish", () => resolve(true));
       sink.on("error", () => resolve(false));
     });
-    let controller: AbortController;
+    const deadline = Date.now() + LOG_READ_TIMEOUT_MS;
+    const opened = this.logs.log(namespace, pod, container, sink, {
+      follow: false,
+      limitBytes: limits.readBytes,
+      ...(limits.tailLines !== undefined ? { tailLines: limits.tailLines } : {}),
+    });
+    let controller: AbortController | undefined;
     try {
-      controller = await this.logs.log(namespace, pod, container, sink, {
-        follow: false,
-        limitBytes: limits.readBytes,
-        ...(limits.tailLines !== undefined ? { tailLines: limits.tailLines } : {}),
-      });
+      // The apiserver may take long to reach a node that does not answer: bounded like the read.
+      controller = await withTimeout(opened, LOG_READ_TIMEOUT_MS);
     } catch (err) {
       return { error: await this.whyNoLog(namespace, pod, container, err) };
     }
-    const done = await withTimeout(finished, LOG_READ_TIMEOUT_MS);
+    if (controller === undefined) {
+      void opened.then((c) => c.abort()).catch(() => undefined);
+      return { error: `the kubelet did not answer within ${LOG_READ_TIMEOUT_MS / 1000} s` };
+    }
+    const done = await withTimeout(finished, Math.max(0, deadline - Date.now()));
     if (done !== true) controller.abort();
     const error =
       done === undefined
