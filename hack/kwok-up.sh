@@ -8,13 +8,15 @@ NODES=${1:-10}
 [[ -f $CLUSTER_DIR/tier ]] || die "no local cluster is up; run make cluster-up first"
 "$HACK_DIR/build-binaries.sh" kwok
 
-# Pod addresses on the fake nodes come from a range nothing routes to.
+# Pod addresses on the fake nodes come from a range nothing routes to. The nodes' own address is
+# loopback, where no kubelet listens: a pods/log read (a DebugSessionRecord at session end) is refused
+# at once, as a reachable kubelet would answer at once, instead of waiting out an ARP timeout.
 start_daemon kwok "$KWOK_BIN_DIR/kwok" \
   --kubeconfig="$KUBECONFIG_FILE" \
   --config="$HACK_DIR/kwok/stages.yaml" \
   --manage-all-nodes=false --manage-nodes-with-label-selector=type=kwok \
   --node-lease-duration-seconds=40 \
-  --cidr=10.99.0.0/16 --node-ip=10.77.0.99 \
+  --cidr=10.99.0.0/16 --node-ip=127.0.0.1 \
   --server-address=127.0.0.1:10247
 
 nodes=""

@@ -4,7 +4,7 @@
 import { Log, type CoreV1Api, type CustomObjectsApi, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { GROUP, RECORD_PLURAL, VERSION, type DebugSession, type SavedLog } from "../api/types.ts";
-import { apiMessage, errorMessage, isConflict } from "../runtime/errors.ts";
+import { apiMessage, errorMessage, isConflict, statusCode } from "../runtime/errors.ts";
 import { withTimeout } from "../runtime/timers.ts";
 import type { RecordWrite } from "./plan.ts";
 import {
@@ -20,8 +20,12 @@ import {
 } from "./record-content.ts";
 import { FIELD_MANAGER } from "./writer.ts";
 
-/** A log read that takes longer keeps what arrived and says so. */
-const LOG_READ_TIMEOUT_MS = 15_000;
+/** A log read that takes longer keeps what arrived and says so (a kubelet that never answers included). */
+const LOG_READ_TIMEOUT_MS = 10_000;
+/** What client-node's Log says of any refused read but a 500. */
+const LOG_CLIENT_GENERIC = "Error occurred in log request";
+/** After a node's kubelet failed to answer, its other pods' logs are not asked for for this long. */
+const NODE_SILENT_MS = 60_000;
 /** Sessions whose record is known to exist, so a retried pass (a refused eviction) reads no log again. */
 const MAX_REMEMBERED = 10_000;
 
@@ -52,6 +56,8 @@ export class ApiSessionRecorder implements SessionRecorder {
   private readonly logs: Log;
   private readonly hooks: RecordHooks;
   private readonly saved = new Set<string>();
+  /** node -> until when, and why, its kubelet is taken as not answering (one timeout per node, not per pod). */
+  private readonly silentNodes = new Map<string, { until: number; why: string }>();
 
   constructor(opts: { kubeConfig: KubeConfig; core: CoreV1Api; custom: CustomObjectsApi; hooks?: RecordHooks }) {
     this.core = opts.core;
@@ -74,22 +80,28 @@ export class ApiSessionRecorder implements SessionRecorder {
     const readable = write.logsUnavailable === undefined && podName !== undefined;
     const unavailable = write.logsUnavailable ?? "the pod was not found when the session ended";
     const target = targetContainerOf(pod, session, write.containerName);
+    const node = pod?.spec?.nodeName ?? "";
+    const silent = this.silentNodes.get(node);
     const none: SavedLog = { error: unavailable };
-    const [transcript, targetLog, events] = await Promise.all([
-      readable ? this.readLog(namespace, podName, write.containerName, TRANSCRIPT_LIMITS) : none,
-      !readable
-        ? none
-        : target
-          ? this.readLog(namespace, podName, target, TARGET_LOG_LIMITS)
+    let transcript = none;
+    let targetLog = none;
+    if (readable && silent && silent.until > Date.now()) {
+      transcript = targetLog = { error: silent.why };
+    } else if (readable) {
+      [transcript, targetLog] = await Promise.all([
+        this.readLog(namespace, podName, write.containerName, TRANSCRIPT_LIMITS, node),
+        target
+          ? this.readLog(namespace, podName, target, TARGET_LOG_LIMITS, node)
           : { error: "the pod names no container the debugger targeted" },
-      this.core
-        .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid}` })
-        .then((list) => recordedEvents(list.items))
-        .catch((err: unknown) => {
-          log.warn({ err: apiMessage(err) }, "could not list the session's events for its record");
-          return [];
-        }),
-    ]);
+      ]);
+    }
+    const events = await this.core
+      .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid}` })
+      .then((list) => recordedEvents(list.items))
+      .catch((err: unknown) => {
+        log.warn({ err: apiMessage(err) }, "could not list the session's events for its record");
+        return [];
+      });
     const record = buildRecord({ session, pod, write, transcript, targetLog, events });
     const bytes = (transcript.compressedBytes ?? 0) + (targetLog.compressedBytes ?? 0);
     try {
@@ -124,13 +136,29 @@ export class ApiSessionRecorder implements SessionRecorder {
     return "written";
   }
 
+  /** The node's other pods are not asked for logs for NODE_SILENT_MS: a dead node costs one timeout, not one per pod. */
+  private silence(node: string, why: string): void {
+    if (node === "") return;
+    const until = Date.now() + NODE_SILENT_MS;
+    this.silentNodes.set(node, {
+      until,
+      why: `${why} (node ${node}: logs not asked for until ${new Date(until).toISOString()})`,
+    });
+  }
+
   private remember(uid: string): void {
     if (this.saved.size >= MAX_REMEMBERED) this.saved.clear();
     this.saved.add(uid);
   }
 
   /** One bounded read of a container's log, kept within `limits`; a failure is the log's `error`. */
-  private async readLog(namespace: string, pod: string, container: string, limits: LogLimits): Promise<SavedLog> {
+  private async readLog(
+    namespace: string,
+    pod: string,
+    container: string,
+    limits: LogLimits,
+    node: string,
+  ): Promise<SavedLog> {
     const sink = new LogSink(limits);
     const finished = new Promise<boolean>((resolve) => {
       sink.on("finish", () => resolve(true));
@@ -147,11 +175,16 @@ export class ApiSessionRecorder implements SessionRecorder {
       // The apiserver may take long to reach a node that does not answer: bounded like the read.
       controller = await withTimeout(opened, LOG_READ_TIMEOUT_MS);
     } catch (err) {
-      return { error: await this.whyNoLog(namespace, pod, container, err) };
+      const error = await this.whyNoLog(namespace, pod, container, err);
+      // 5xx: the apiserver could not reach the kubelet (not a refusal about this pod or container).
+      if ((statusCode(err) ?? 0) >= 500) this.silence(node, error);
+      return { error };
     }
     if (controller === undefined) {
       void opened.then((c) => c.abort()).catch(() => undefined);
-      return { error: `the kubelet did not answer within ${LOG_READ_TIMEOUT_MS / 1000} s` };
+      const error = `the kubelet of node ${node} did not answer within ${LOG_READ_TIMEOUT_MS / 1000} s`;
+      this.silence(node, error);
+      return { error };
     }
     const done = await withTimeout(finished, Math.max(0, deadline - Date.now()));
     if (done !== true) controller.abort();
@@ -170,6 +203,9 @@ export class ApiSessionRecorder implements SessionRecorder {
    * byte asked through the typed API brings the message back.
    */
   private async whyNoLog(namespace: string, pod: string, container: string, first: unknown): Promise<string> {
+    const said = apiMessage(first);
+    // A 500 (the kubelet unreachable) comes with the apiserver's own message: no second request.
+    if (!said.includes(LOG_CLIENT_GENERIC)) return `the log could not be read: ${said}`;
     try {
       await this.core.readNamespacedPodLog({ namespace, name: pod, container, limitBytes: 1 });
       return `the log could not be read: ${errorMessage(first)}`;
