@@ -83,6 +83,7 @@ ${userRoleBinding("erin-policy-user", "erin", "debugpolicy-user")}`,
     });
     createBarePod(ns, "web");
     createBarePod(ns, "loud");
+    createBarePod(ns, "gone");
     // The floor under recordRetention is 24h by default; this suite checks a 20 s retention.
     operator = startOperator(["--min-record-retention=1s"]);
   });
@@ -192,6 +193,21 @@ ${userRoleBinding("erin-policy-user", "erin", "debugpolicy-user")}`,
     const create = kubectl(["create", "-f", "-"], { input: JSON.stringify(forged) });
     expect(create.code).not.toBe(0);
     expect(create.stderr).toContain("written only by the debugsession operator");
+  });
+
+  it("says why there is no transcript when the pod went by other hands, and documents itself to kubectl explain", async () => {
+    expect(asErin(["create", "-f", "-"], session("gone", "gone", { command: ["sleep", "3600"] })).stderr).toBe("");
+    await waitFor(() => sessionStatus(ns, "gone").phase === "Running", 60_000, "the session Running");
+    const uid = uidOf("gone");
+    kubectlOk(["-n", ns, "delete", "pod", "gone", "--grace-period=0", "--force"]);
+    await waitFor(() => recordOf(uid) !== undefined, 60_000, "the record of a session whose pod went");
+    const record = recordOf(uid)!;
+    expect(record.spec.ended.how).toBe("PodGone");
+    expect(record.spec.transcript.data).toBeUndefined();
+    expect(record.spec.transcript.error).toMatch(/went away|gone/);
+    const explained = kubectlOk(["explain", "debugsessionrecord.spec.transcript"]);
+    expect(explained).toContain("sha256");
+    expect(explained).toContain("base64 -d | gunzip");
   });
 
   it("caps a 20 MB transcript, keeping its head and tail, and deletes the record at its retention", async () => {

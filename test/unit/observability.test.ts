@@ -68,6 +68,9 @@ describe("/metrics", () => {
     metrics.informerRestarted("pods");
     metrics.informerRestarted("pods");
     metrics.setLeader(true);
+    metrics.recorded("written", 1200);
+    metrics.recorded("failed", 0);
+    metrics.recordDeleted();
 
     let res = await get(`${base}/metrics`);
     expect(res.status).toBe(200);
@@ -85,6 +88,9 @@ describe("/metrics", () => {
       "debugsession_informer_restarts_total",
       "debugsession_events_dropped_total",
       "debugsession_is_leader",
+      "debugsession_records_total",
+      "debugsession_record_bytes_total",
+      "debugsession_records_deleted_total",
     ]) {
       expect(res.body).toContain(`# TYPE ${name} `);
     }
@@ -107,6 +113,11 @@ describe("/metrics", () => {
     expect(sample(b, "debugsession_injections_total")).toBe(1);
     expect(sample(b, 'debugsession_informer_restarts_total{informer="pods"}')).toBe(2);
     expect(sample(b, "debugsession_is_leader")).toBe(1);
+    expect(sample(b, 'debugsession_records_total{result="written"}')).toBe(1);
+    expect(sample(b, 'debugsession_records_total{result="failed"}')).toBe(1);
+    expect(sample(b, 'debugsession_records_total{result="existed"}')).toBe(0);
+    expect(sample(b, "debugsession_record_bytes_total")).toBe(1200);
+    expect(sample(b, "debugsession_records_deleted_total")).toBe(1);
     expect(sample(b, 'debugsession_expiries_total{action="Evict"}')).toBe(0);
     expect(sample(b, "debugsession_expiry_lag_seconds_count")).toBe(0);
 
