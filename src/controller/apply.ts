@@ -98,6 +98,11 @@ export class Applier {
     return written !== undefined ? { resourceVersion: written } : {};
   }
 
+  /** The session is gone: the recorder drops what it kept for it. */
+  forget(sessionUID: string): void {
+    this.recorder?.forget(sessionUID);
+  }
+
   /** Throws (the pass is retried) while the record fails, until RECORD_GIVE_UP_MS after the session ended. */
   private async saveRecord(write: RecordWrite, session: DebugSession, pod: V1Pod | undefined, log: Logger) {
     if (!this.recorder) return;
@@ -179,6 +184,16 @@ export class Applier {
             uid: pod?.metadata?.uid ?? session.status?.targetPodUID,
           };
     const now = this.now();
+    if (e.on === "session" && session.metadata.uid) {
+      const time = now.toISOString().replace(/\.\d{3}Z$/, "Z");
+      this.recorder?.noteEvent(session.metadata.uid, {
+        type: e.type,
+        reason: e.reason,
+        message: e.message.slice(0, 1024),
+        time,
+        count: 1,
+      });
+    }
     this.events.record(ns, {
       metadata: { generateName: `${involved.name ?? "debugsession"}.`, namespace: ns },
       involvedObject: involved,

@@ -130,8 +130,10 @@ export class Reconciler {
   private onSession(type: "add" | "update" | "delete", session: DebugSession, old: DebugSession | undefined): void {
     const key = objectKey(session);
     this.sessionsByPod.update(key, type === "delete" ? undefined : session, type === "delete" ? session : old);
-    if (type === "delete") this.ownWrites.delete(key);
-    else this.queue.add(key);
+    if (type === "delete") {
+      this.ownWrites.delete(key);
+      if (session.metadata.uid) this.applier.forget(session.metadata.uid);
+    } else this.queue.add(key);
   }
 
   private onPod(pod: V1Pod): void {

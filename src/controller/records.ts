@@ -3,12 +3,13 @@
 // JSON audit line on the operator's log. record-content.ts builds what is saved.
 import { Log, type CoreV1Api, type CustomObjectsApi, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { GROUP, RECORD_PLURAL, VERSION, type DebugSession, type SavedLog } from "../api/types.ts";
+import { GROUP, RECORD_PLURAL, VERSION, type DebugSession, type RecordedEvent, type SavedLog } from "../api/types.ts";
 import { apiMessage, errorMessage, isConflict, statusCode } from "../runtime/errors.ts";
 import { withTimeout } from "../runtime/timers.ts";
 import type { RecordWrite } from "./plan.ts";
 import {
   LogSink,
+  MAX_RECORDED_EVENTS,
   TARGET_LOG_LIMITS,
   TRANSCRIPT_LIMITS,
   auditLine,
@@ -37,6 +38,10 @@ export interface RecordHooks {
 }
 
 export interface SessionRecorder {
+  /** An Event the operator recorded on the session: kept for its record, so ending needs no events LIST. */
+  noteEvent(sessionUID: string, event: RecordedEvent): void;
+  /** The session is gone: drop what was kept for it. */
+  forget(sessionUID: string): void;
   /**
    * Saves the session's record unless it exists. Throws when it could not, unless `lastAttempt`:
    * then the failure is logged (and audited) and the caller goes on without the record.
@@ -56,6 +61,8 @@ export class ApiSessionRecorder implements SessionRecorder {
   private readonly logs: Log;
   private readonly hooks: RecordHooks;
   private readonly saved = new Set<string>();
+  /** session UID -> the Events this operator recorded on it (since it started), oldest first. */
+  private readonly noted = new Map<string, RecordedEvent[]>();
   /** node -> until when, and why, its kubelet is taken as not answering (one timeout per node, not per pod). */
   private readonly silentNodes = new Map<string, { until: number; why: string }>();
 
@@ -95,13 +102,17 @@ export class ApiSessionRecorder implements SessionRecorder {
           : { error: "the pod names no container the debugger targeted" },
       ]);
     }
-    const events = await this.core
-      .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid}` })
-      .then((list) => recordedEvents(list.items))
-      .catch((err: unknown) => {
-        log.warn({ err: apiMessage(err) }, "could not list the session's events for its record");
-        return [];
-      });
+    // The Events this operator recorded on the session; a LIST only when it started after the session
+    // did (200 sessions ending at once would otherwise be 200 scans of the namespace's Events).
+    const events =
+      this.noted.get(uid) ??
+      (await this.core
+        .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid}` })
+        .then((list) => recordedEvents(list.items))
+        .catch((err: unknown) => {
+          log.warn({ err: apiMessage(err) }, "could not list the session's events for its record");
+          return [];
+        }));
     const record = buildRecord({ session, pod, write, transcript, targetLog, events });
     const bytes = (transcript.compressedBytes ?? 0) + (targetLog.compressedBytes ?? 0);
     try {
@@ -146,9 +157,27 @@ export class ApiSessionRecorder implements SessionRecorder {
     });
   }
 
+  noteEvent(sessionUID: string, event: RecordedEvent): void {
+    if (this.saved.has(sessionUID)) return;
+    let events = this.noted.get(sessionUID);
+    if (!events) {
+      // Past the bound, the oldest sessions' Events are dropped: their records LIST them instead.
+      if (this.noted.size >= MAX_REMEMBERED) this.noted.delete(this.noted.keys().next().value ?? "");
+      this.noted.set(sessionUID, (events = []));
+    }
+    events.push(event);
+    if (events.length > MAX_RECORDED_EVENTS) events.shift();
+  }
+
+  forget(sessionUID: string): void {
+    this.noted.delete(sessionUID);
+    this.saved.delete(sessionUID);
+  }
+
   private remember(uid: string): void {
     if (this.saved.size >= MAX_REMEMBERED) this.saved.clear();
     this.saved.add(uid);
+    this.noted.delete(uid);
   }
 
   /** One bounded read of a container's log, kept within `limits`; a failure is the log's `error`. */
