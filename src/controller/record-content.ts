@@ -44,7 +44,7 @@ export const TARGET_LOG_LIMITS: LogLimits = {
   readBytes: 256 * 2 ** 10,
   headBytes: 0,
   tailBytes: 256 * 2 ** 10,
-  compressedCap: 128 * 2 ** 10,
+  compressedCap: 64 * 2 ** 10,
   tailLines: 1000,
 };
 
@@ -162,8 +162,8 @@ export function recordedEvents(events: CoreV1Event[]): RecordedEvent[] {
     .sort((a, b) => (a.at ?? "").localeCompare(b.at ?? ""))
     .slice(-MAX_RECORDED_EVENTS)
     .map(({ e, at }) => ({
-      ...(e.type ? { type: e.type } : {}),
-      ...(e.reason ? { reason: e.reason } : {}),
+      ...(e.type ? { type: e.type.slice(0, 64) } : {}),
+      ...(e.reason ? { reason: e.reason.slice(0, 256) } : {}),
       ...(e.message ? { message: e.message.slice(0, 1024) } : {}),
       ...(at ? { time: at } : {}),
       ...(e.count !== undefined ? { count: e.count } : {}),
@@ -246,8 +246,8 @@ export function buildRecord({ session, pod, write, transcript, targetLog, events
       },
       debugger: {
         container: write.containerName,
-        image: session.spec.image,
-        ...(debuggerStatus?.imageID ? { imageID: debuggerStatus.imageID } : {}),
+        image: session.spec.image.slice(0, 1024),
+        ...(debuggerStatus?.imageID ? { imageID: debuggerStatus.imageID.slice(0, 1024) } : {}),
         ...(stateName ? { state: stateName } : {}),
         ...(exitCode !== undefined ? { exitCode } : {}),
       },
