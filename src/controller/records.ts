@@ -4,7 +4,7 @@
 import { Log, type CoreV1Api, type CustomObjectsApi, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { GROUP, RECORD_PLURAL, VERSION, type DebugSession, type RecordedEvent, type SavedLog } from "../api/types.ts";
-import { apiMessage, errorMessage, isConflict, statusCode } from "../runtime/errors.ts";
+import { apiMessage, errorMessage, isAdmissionRefusal, isConflict, statusCode } from "../runtime/errors.ts";
 import { withTimeout } from "../runtime/timers.ts";
 import type { RecordWrite } from "./plan.ts";
 import {
@@ -43,8 +43,9 @@ export interface SessionRecorder {
   /** The session is gone: drop what was kept for it. */
   forget(sessionUID: string): void;
   /**
-   * Saves the session's record unless it exists. Throws when it could not, unless `lastAttempt`:
-   * then the failure is logged (and audited) and the caller goes on without the record.
+   * Saves the session's record unless it exists. Throws when it could not (to be retried), unless
+   * `lastAttempt` or the apiserver refused it for good: then the failure is logged (and audited) and
+   * the caller goes on without the record.
    */
   save(
     session: DebugSession,
@@ -131,7 +132,9 @@ export class ApiSessionRecorder implements SessionRecorder {
         this.hooks.onRecord?.("existed", 0, write.policy.retention);
         return "existed";
       }
-      if (!lastAttempt) throw err;
+      // A refusal (400/403/422: a namespace being deleted takes no new objects, admission, validation)
+      // will not pass on a retry: given up at once, the audit line keeps what it can. Else retried.
+      if (!lastAttempt && !isAdmissionRefusal(err)) throw err;
       this.remember(uid);
       this.hooks.onRecord?.("failed", 0, write.policy.retention);
       log.error(
