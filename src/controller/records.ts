@@ -66,6 +66,8 @@ export class ApiSessionRecorder implements SessionRecorder {
   private readonly noted = new Map<string, RecordedEvent[]>();
   /** node -> until when, and why, its kubelet is taken as not answering (one timeout per node, not per pod). */
   private readonly silentNodes = new Map<string, { until: number; why: string }>();
+  /** Sessions created before this instant may have Events this operator did not record: those are LISTed. */
+  private readonly startedAt = Date.now();
 
   constructor(opts: { kubeConfig: KubeConfig; core: CoreV1Api; custom: CustomObjectsApi; hooks?: RecordHooks }) {
     this.core = opts.core;
@@ -105,8 +107,10 @@ export class ApiSessionRecorder implements SessionRecorder {
     }
     // The Events this operator recorded on the session; a LIST only when it started after the session
     // did (200 sessions ending at once would otherwise be 200 scans of the namespace's Events).
+    const created = Date.parse(String(session.metadata.creationTimestamp ?? ""));
+    const seenWhole = !Number.isNaN(created) && created >= this.startedAt;
     const events =
-      this.noted.get(uid) ??
+      (seenWhole ? this.noted.get(uid) : undefined) ??
       (await this.core
         .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid}` })
         .then((list) => recordedEvents(list.items))
