@@ -53,7 +53,9 @@ describe("LeaderElector on a real Lease", () => {
     await a.stop();
     await waitFor(() => b.isLeader(), 10_000, "b to take over");
     console.log(`takeover after release: ${Date.now() - released} ms`);
-    expect(Date.now() - released).toBeLessThan(3_000);
+    // "At once" is shown by the Lease, not by a clock (a timed assertion flaked at 3.3 s under load):
+    // b took over a released Lease (no holder), so the holder never changed from a to b in it and
+    // leaseTransitions stays 0; a takeover after a's lease ran out would have counted a transition.
     const after = await api.readNamespacedLease({ name: "op", namespace: ns });
     expect(after.spec?.holderIdentity).toBe("b");
     expect(after.spec?.leaseTransitions).toBe(0);
