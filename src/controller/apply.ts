@@ -13,6 +13,7 @@ import {
 } from "../runtime/errors.ts";
 import { EventRecorder } from "../runtime/events.ts";
 import type { Plan, PlannedEvent, PodWrite, RecordWrite, Refusal } from "./plan.ts";
+import { toISO } from "./record-content.ts";
 import type { SessionRecorder } from "./records.ts";
 import { statusPatch } from "./status-diff.ts";
 import { FIELD_MANAGER, lostInjectionRace, type ClusterWriter } from "./writer.ts";
@@ -185,12 +186,11 @@ export class Applier {
           };
     const now = this.now();
     if (e.on === "session" && session.metadata.uid) {
-      const time = now.toISOString().replace(/\.\d{3}Z$/, "Z");
       this.recorder?.noteEvent(session.metadata.uid, {
         type: e.type,
         reason: e.reason,
         message: e.message.slice(0, 1024),
-        time,
+        time: toISO(now),
         count: 1,
       });
     }

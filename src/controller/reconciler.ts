@@ -24,8 +24,7 @@ import { Gatherer } from "./gather.ts";
 import { DEFAULT_DECIDE_OPTIONS, type DecideOptions } from "./input.ts";
 import { awaitsInjection } from "./predicates.ts";
 import { decideAndApply } from "./pass.ts";
-import { parseDuration } from "../api/duration.ts";
-import { RecordSweeper } from "./record-sweeper.ts";
+import { RecordSweeper, retentionMs } from "./record-sweeper.ts";
 import { ApiSessionRecorder, type RecordHooks, type SessionRecorder } from "./records.ts";
 import { SessionsByPod } from "./session-index.ts";
 import { ApiClusterWriter, type ClusterWriter } from "./writer.ts";
@@ -98,8 +97,7 @@ export class Reconciler {
     });
     const onRecord: RecordHooks["onRecord"] = (result, bytes, retention) => {
       opts.hooks?.onRecord?.(result, bytes, retention);
-      const ms = Math.max(parseDuration(retention) ?? 0, minRetentionMs);
-      if (result === "written") this.sweeper.dueBy(this.now().getTime() + ms);
+      if (result === "written") this.sweeper.dueBy(this.now().getTime() + retentionMs(retention, minRetentionMs));
     };
     const recorder = opts.recorder ?? new ApiSessionRecorder({ ...opts, hooks: { onRecord } });
     this.applier = new Applier(writer, opts.log, opts.hooks, this.now, recorder);

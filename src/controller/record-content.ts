@@ -170,7 +170,8 @@ export function recordedEvents(events: CoreV1Event[]): RecordedEvent[] {
     }));
 }
 
-function toISO(t: Date | string | undefined | null): string | undefined {
+/** A time as an Event's (RFC 3339, whole seconds); undefined when it is none. */
+export function toISO(t: Date | string | undefined | null): string | undefined {
   if (t === undefined || t === null) return undefined;
   const d = typeof t === "string" ? new Date(t) : t;
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString().replace(/\.\d{3}Z$/, "Z");

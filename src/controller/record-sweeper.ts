@@ -43,8 +43,13 @@ export function recordDueAt(
   if (Number.isNaN(created)) return undefined;
   const text =
     policy?.spec.recordRetention ?? meta.annotations?.[RECORD_RETENTION_ANNOTATION] ?? DEFAULT_RECORD_RETENTION;
+  return created + retentionMs(text, minRetentionMs);
+}
+
+/** A recordRetention in ms (the default when it does not parse), never under the operator's floor. */
+export function retentionMs(text: string, minRetentionMs: number): number {
   const retention = parseDuration(text) ?? parseDuration(DEFAULT_RECORD_RETENTION) ?? 0;
-  return created + Math.max(retention, minRetentionMs);
+  return Math.max(retention, minRetentionMs);
 }
 
 export class RecordSweeper {

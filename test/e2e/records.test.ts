@@ -58,6 +58,17 @@ describe("DebugSessionRecord", () => {
   };
   const transcriptOf = (r: DebugSessionRecord): Buffer =>
     gunzipSync(Buffer.from(r.spec.transcript.data ?? "", "base64"));
+  /** `kubectl dbg logs NAME` from the plugin's source, as the suite's admin unless `as` says otherwise. */
+  const dbgLogs = (name: string, as: string[] = []) =>
+    spawnSync(
+      process.execPath,
+      [
+        "--disable-warning=ExperimentalWarning",
+        `${repoDir}src/plugin/main.ts`,
+        ...["logs", name, "-n", ns, "--kubeconfig", kubeconfigPath(), ...as],
+      ],
+      { encoding: "utf8", env: { ...process.env, PATH: `${repoDir}node_modules/.bin:${process.env.PATH ?? ""}` } },
+    );
   const uidOf = (name: string): string =>
     kubectlOk(["-n", ns, "get", "dbg", name, "-o", "jsonpath={.metadata.uid}"]).trim();
 
@@ -146,37 +157,10 @@ ${userRoleBinding("erin-policy-user", "erin", "debugpolicy-user")}`,
     expect(recordOf(uid)?.metadata.uid).toBe(record!.metadata.uid);
 
     // kubectl dbg logs reads it after the session is gone (for who may read records).
-    const plugin = spawnSync(
-      process.execPath,
-      [
-        "--disable-warning=ExperimentalWarning",
-        `${repoDir}src/plugin/main.ts`,
-        "logs",
-        "shell",
-        "-n",
-        ns,
-        "--kubeconfig",
-        kubeconfigPath(),
-      ],
-      { encoding: "utf8", env: { ...process.env, PATH: `${repoDir}node_modules/.bin:${process.env.PATH ?? ""}` } },
-    );
+    const plugin = dbgLogs("shell");
     expect(plugin.status, plugin.stderr).toBe(0);
     expect(plugin.stdout).toContain(marker);
-    const denied = spawnSync(
-      process.execPath,
-      [
-        "--disable-warning=ExperimentalWarning",
-        `${repoDir}src/plugin/main.ts`,
-        "logs",
-        "shell",
-        "-n",
-        ns,
-        "--kubeconfig",
-        kubeconfigPath(),
-        ...ERIN,
-      ],
-      { encoding: "utf8" },
-    );
+    const denied = dbgLogs("shell", ERIN);
     expect(denied.status).not.toBe(0);
     expect(denied.stderr).toContain("debugsessionrecord-viewer");
   });
