@@ -1,6 +1,6 @@
 // What decide() reads: everything a reconcile gathered (gather.ts), and the clock.
 import type { V1Pod } from "@kubernetes/client-node";
-import type { DebugPolicy, DebugSession } from "../api/types.ts";
+import type { DebugPolicy, DebugSession, ExpiryAction } from "../api/types.ts";
 import type { Refusal } from "./plan.ts";
 import type { TargetChoice } from "./target.ts";
 
@@ -39,4 +39,15 @@ export interface DecideInput {
   refusal?: Refusal;
   /** How the pod was chosen, for a session with targetRef or targetSelector and no pod yet. */
   choice?: TargetChoice;
+  /**
+   * This operator removed the session's pod at expiry in an earlier pass (whose status write is left
+   * to the pass after it, so that a burst of expiries removes every pod first): the pod is going and
+   * the TTL has run out, whatever a cache that is behind, or a ttl raised since, says.
+   */
+  removed?: RemovedAtExpiry;
+}
+
+export interface RemovedAtExpiry {
+  podUID: string;
+  how: ExpiryAction;
 }

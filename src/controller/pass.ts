@@ -3,7 +3,7 @@
 import type { Logger } from "pino";
 import type { Applier } from "./apply.ts";
 import { decide } from "./decide.ts";
-import type { DecideInput } from "./input.ts";
+import type { DecideInput, RemovedAtExpiry } from "./input.ts";
 import type { Plan } from "./plan.ts";
 
 export interface PassResult {
@@ -11,12 +11,14 @@ export interface PassResult {
   plan: Plan;
   /** The session's resourceVersion after our last write of it; undefined when it was not written. */
   resourceVersion?: string;
+  /** The pod this pass removed at expiry (apply.ts). */
+  removed?: RemovedAtExpiry;
 }
 
 export async function decideAndApply(input: DecideInput, applier: Applier, log: Logger): Promise<PassResult> {
   const plan = decide(input);
   const first = await applier.apply(plan, input.session, input.pod, log);
-  if (!first.refusal) return { plan, resourceVersion: first.resourceVersion };
+  if (!first.refusal) return { plan, resourceVersion: first.resourceVersion, removed: first.removed };
   const { session } = input;
   const current = {
     ...session,
@@ -25,4 +27,13 @@ export async function decideAndApply(input: DecideInput, applier: Applier, log: 
   const reported = decide({ ...input, session: current, refusal: first.refusal });
   const second = await applier.apply(reported, current, input.pod, log);
   return { plan: reported, resourceVersion: second.resourceVersion ?? first.resourceVersion };
+}
+
+/**
+ * What the next pass of a session is told of a removal (input.removed): the one this pass made, kept
+ * until a pass wrote the Expired status that reports it.
+ */
+export function removalAfter(pass: PassResult, before: RemovedAtExpiry | undefined): RemovedAtExpiry | undefined {
+  if (pass.removed) return pass.removed;
+  return pass.resourceVersion !== undefined && pass.plan.status.phase === "Expired" ? undefined : before;
 }

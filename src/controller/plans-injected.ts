@@ -32,13 +32,7 @@ export function planPodLost(s: Situation): Plan {
     const message = `the TTL ran out and pod ${target} (uid ${uid}) is gone`;
     const status = statuses.podRemoved(message, injected);
     const gone = `pod ${target} (uid ${uid}) was gone before the operator could read its logs`;
-    return withRecord(
-      s,
-      withTransitionEvent(s, emptyPlan(status), "Normal", Reason.PodRemoved),
-      "Expired",
-      message,
-      gone,
-    );
+    return withRecord(s, reportRemoval(s, emptyPlan(status)), "Expired", message, gone);
   }
   const replaced = s.pod !== undefined;
   const reason = replaced ? Reason.TargetPodReplaced : Reason.TargetPodGone;
@@ -72,17 +66,19 @@ export function planExpiry(s: Situation): Plan {
   const statuses = new StatusBuilder(s);
   const injected = injectedCondition(s, name);
   if (s.podDeleting) {
-    const status = statuses.podRemoved(`the TTL ran out; pod ${name} is being removed`, injected);
-    const plan = withTransitionEvent(s, emptyPlan(status), "Normal", Reason.PodRemoved);
-    return withRecord(s, plan, "Expired", status.message ?? "");
+    const status = statuses.podRemoved(
+      s.removedHow ? removedMessage(name, s.removedHow) : `the TTL ran out; pod ${name} is being removed`,
+      injected,
+    );
+    return withRecord(s, reportRemoval(s, emptyPlan(status)), "Expired", status.message ?? "");
   }
   const how = removal(s);
-  // Written only once the removal went through.
-  const status = statuses.podRemoved(
-    `the TTL ran out; pod ${name} was ${how === "Evict" ? "evicted" : "deleted"}`,
-    injected,
-  );
-  const plan = withRecord(s, emptyPlan(status), "Expired", status.message ?? "");
+  const message = removedMessage(name, how);
+  // The record, then the removal, and nothing else in this pass: the status that reports it (and the
+  // attach grant's revocation) is written by the next pass, queued behind the other sessions, so a
+  // burst of expiries removes every pod before it reports any (docs/benchmarks.md, benchmark 4). That
+  // pass knows the removal from input.removed, whatever its cache shows.
+  const plan = withRecord(s, { ...emptyPlan(s.status), requeueAfterMs: 0 }, "Expired", message);
   if (!s.hasFinalizer) plan.finalizer = "add";
   plan.podWrites.push({ kind: "removePod", pod: name, podUID: s.reservation?.podUID ?? "", how });
   const verb = how === "Evict" ? "evicting" : "deleting";
@@ -92,10 +88,17 @@ export function planExpiry(s: Situation): Plan {
       Reason.DebugSessionExpired,
       `debug session ${s.session.metadata.name} expired; ${verb} the pod it tainted`,
     ),
-    sessionEvent("Normal", Reason.Expired, status.message ?? ""),
+    sessionEvent("Normal", Reason.Expired, message),
   );
   return plan;
 }
+
+const removedMessage = (pod: string, how: ExpiryAction): string =>
+  `the TTL ran out; pod ${pod} was ${how === "Evict" ? "evicted" : "deleted"}`;
+
+/** The session's Event for the pod's removal; already recorded (Expired) when this operator removed it. */
+const reportRemoval = (s: Situation, plan: Plan): Plan =>
+  s.removedHow ? plan : withTransitionEvent(s, plan, "Normal", Reason.PodRemoved);
 
 /** The debugger is in the pod and the TTL has not run out: report what the kubelet says of it. */
 export function planMirror(s: Situation): Plan {

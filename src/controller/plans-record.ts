@@ -30,7 +30,7 @@ export function withRecord(
     record: {
       how,
       message,
-      endedAt: plan.status.endedAt ?? s.status.endedAt ?? s.now.toISOString(),
+      endedAt: plan.status.endedAt ?? s.status.endedAt ?? endingInstant(s, how),
       containerName: s.containerName,
       ...(s.expiresAtMs !== undefined ? { expiresAt: new Date(s.expiresAtMs).toISOString() } : {}),
       ...(logsUnavailable !== undefined ? { logsUnavailable } : {}),
@@ -41,4 +41,21 @@ export function withRecord(
       },
     },
   };
+}
+
+/**
+ * When a session whose status does not say so yet ended: the same instant on every pass until the
+ * status is written (the record's retries are given up RECORD_GIVE_UP_MS after it, not after each
+ * pass's clock). Expiry: the deadline; deletion: the session's deletionTimestamp; else the pod's.
+ */
+function endingInstant(s: Situation, how: RecordEnding): string {
+  const stamp = (t: Date | string | undefined | null): string | undefined =>
+    t === undefined || t === null ? undefined : new Date(t).toISOString();
+  const at =
+    how === "Expired" && s.expiresAtMs !== undefined
+      ? new Date(Math.min(s.expiresAtMs, s.now.getTime())).toISOString()
+      : how === "Deleted"
+        ? stamp(s.session.metadata.deletionTimestamp)
+        : stamp(s.pod?.metadata?.deletionTimestamp);
+  return at ?? s.now.toISOString();
 }

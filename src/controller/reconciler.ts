@@ -21,9 +21,9 @@ import { Applier, type ApplyHooks } from "./apply.ts";
 import { Caches } from "./caches.ts";
 import { CandidateLister } from "./candidates.ts";
 import { Gatherer } from "./gather.ts";
-import { DEFAULT_DECIDE_OPTIONS, type DecideOptions } from "./input.ts";
+import { DEFAULT_DECIDE_OPTIONS, type DecideOptions, type RemovedAtExpiry } from "./input.ts";
 import { awaitsInjection } from "./predicates.ts";
-import { decideAndApply } from "./pass.ts";
+import { decideAndApply, removalAfter } from "./pass.ts";
 import { RecordSweeper, retentionMs } from "./record-sweeper.ts";
 import { ApiSessionRecorder, type RecordHooks, type SessionRecorder } from "./records.ts";
 import { SessionsByPod } from "./session-index.ts";
@@ -79,6 +79,8 @@ export class Reconciler {
   private workers: Promise<void> | undefined;
   /** key -> the resourceVersion our last write of that session produced, until the cache shows it. */
   private readonly ownWrites = new Map<string, { resourceVersion: string; at: number }>();
+  /** Sessions whose pod this operator removed at expiry, until a pass reports it (input.removed). */
+  private readonly removals = new Map<string, RemovedAtExpiry>();
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
@@ -130,6 +132,7 @@ export class Reconciler {
     this.sessionsByPod.update(key, type === "delete" ? undefined : session, type === "delete" ? session : old);
     if (type === "delete") {
       this.ownWrites.delete(key);
+      this.removals.delete(key);
       if (session.metadata.uid) this.applier.forget(session.metadata.uid);
     } else this.queue.add(key);
   }
@@ -186,9 +189,15 @@ export class Reconciler {
     }
     this.ownWrites.delete(key);
     const log = this.opts.log.child({ session: key, reconcileID: randomUUID() });
-    const input = await this.gatherer.gather(key, session, now);
-    const { plan, resourceVersion } = await decideAndApply(input, this.applier, log);
+    const gathered = await this.gatherer.gather(key, session, now);
+    const removed = this.removals.get(key);
+    const input = removed ? { ...gathered, removed } : gathered;
+    const pass = await decideAndApply(input, this.applier, log);
+    const { plan, resourceVersion } = pass;
     if (resourceVersion !== undefined) this.ownWrites.set(key, { resourceVersion, at: now.getTime() });
+    const stillRemoved = removalAfter(pass, removed);
+    if (stillRemoved) this.removals.set(key, stillRemoved);
+    else this.removals.delete(key);
     if (plan.retryWithBackoff !== undefined) throw new Error(plan.retryWithBackoff);
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
   }

@@ -6,6 +6,7 @@ import {
   TERMINAL_PHASES,
   type DebugSession,
   type DebugSessionStatus,
+  type ExpiryAction,
   type RequestedBy,
 } from "../api/types.ts";
 import { ttlMs } from "../policy/ttl.ts";
@@ -59,6 +60,8 @@ export interface Situation {
   pastDeadline: boolean;
   /** History: the session already reported Expired; a ttl raised since does not bring it back. */
   expiredBefore: boolean;
+  /** This operator removed the reserved pod at expiry (input.removed), so: how. */
+  removedHow: ExpiryAction | undefined;
 }
 
 export function situation(input: DecideInput): Situation {
@@ -90,6 +93,7 @@ export function situation(input: DecideInput): Situation {
     expiresAtMs: undefined,
     pastDeadline: false,
     expiredBefore: status.phase === "Expired",
+    removedHow: undefined,
   };
   const adoptable = recorded === undefined && pod !== undefined && podUID !== undefined && carriesOurs;
   const reservation =
@@ -100,13 +104,17 @@ export function situation(input: DecideInput): Situation {
   // The inject patch tests the pod's UID, so only the pod we looked at can carry our container.
   const podIsOurs = pod !== undefined && reservation !== undefined && podUID === reservation.podUID;
   const expiresAtMs = deadlineOf(reservation, ttl, session.spec.notAfter);
+  const removedHow =
+    input.removed !== undefined && input.removed.podUID === reservation?.podUID ? input.removed.how : undefined;
   return {
     ...base,
     reservation,
     podIsOurs,
     tainted: podIsOurs && carriesOurs,
+    podDeleting: base.podDeleting || (podIsOurs && removedHow !== undefined),
     expiresAtMs,
-    pastDeadline: expiresAtMs !== undefined && now.getTime() >= expiresAtMs,
+    pastDeadline: removedHow !== undefined || (expiresAtMs !== undefined && now.getTime() >= expiresAtMs),
+    removedHow,
   };
 }
 

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { FINALIZER, SESSION_LABEL, type DebugSessionStatus } from "../../src/api/types.ts";
 import { Applier } from "../../src/controller/apply.ts";
 import { decide } from "../../src/controller/decide.ts";
-import { decideAndApply } from "../../src/controller/pass.ts";
+import { decideAndApply, removalAfter } from "../../src/controller/pass.ts";
+import type { RemovedAtExpiry } from "../../src/controller/input.ts";
 import { FakeApiError, FakeClusterWriter } from "../support/fake-cluster-writer.ts";
 import { ALLOW_ALL, CNAME, MIN, NOW, POD_UID, ago, ecStatus, iso, pod, running, session } from "./fixtures.ts";
 
@@ -21,7 +22,14 @@ function setup(finalizers: string[], status?: DebugSessionStatus, tainted = fals
     : pod();
   const w = new FakeClusterWriter(session({ finalizers, status }), p, () => NOW);
   const applier = new Applier(w, log, {}, () => NOW);
-  const pass = () => decideAndApply({ session: w.session, pod: w.pod, access: ALLOW_ALL, now: NOW }, applier, log);
+  // What the reconciler remembers between passes of a removal at expiry (input.removed).
+  let removed: RemovedAtExpiry | undefined;
+  const pass = async () => {
+    const input = { session: w.session, pod: w.pod, access: ALLOW_ALL, now: NOW, removed };
+    const result = await decideAndApply(input, applier, log);
+    removed = removalAfter(result, removed);
+    return result;
+  };
   return { w, applier, pass };
 }
 
@@ -94,8 +102,9 @@ describe("Applier", () => {
     expect(w.writes).toEqual(["status Expired/EvictionBlocked"]);
     expect(plan.retryWithBackoff).toContain("disruption budget");
     const again = await pass();
-    expect(w.writes).toEqual(["status Expired/EvictionBlocked", "removePod", "status Expired/PodRemoved"]);
     expect(again.plan.retryWithBackoff).toBeUndefined();
+    await pass();
+    expect(w.writes).toEqual(["status Expired/EvictionBlocked", "removePod", "status Expired/PodRemoved"]);
   });
 
   it("a 429 on a deletion is no disruption budget's refusal: it is thrown for a retry", async () => {
@@ -111,6 +120,10 @@ describe("Applier", () => {
     for (const code of [404, 409]) {
       const { w, pass } = setup([FINALIZER], expiredStatus(), true);
       w.evictPod = () => Promise.reject(new FakeApiError(code, "gone"));
+      const { plan } = await pass();
+      expect(w.writes).toEqual([]);
+      // The status is the next pass's, queued behind other sessions' removals (planExpiry).
+      expect(plan.requeueAfterMs).toBe(0);
       await pass();
       expect(w.writes).toEqual(["status Expired/PodRemoved"]);
     }

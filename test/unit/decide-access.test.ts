@@ -24,7 +24,7 @@ import {
   type AccessInput,
   type Plan,
 } from "../../src/controller/decide.ts";
-import { actionsOf, whenRefused, type Action } from "./plan-readers.ts";
+import { actionsOf, expire, whenRefused, type Action } from "./plan-readers.ts";
 import {
   CNAME,
   MIN,
@@ -701,7 +701,7 @@ describe("decide access: not consulted once the debugger is in the pod", () => {
     expect(kinds(before)).not.toContain("removePod");
     expect(before.requeueAfterMs).toBe(EXPIRES_AT.getTime() - NOW.getTime());
 
-    const at = decide({ session: s, pod: taintedPod(), access: acc, now: EXPIRES_AT });
+    const at = expire({ session: s, pod: taintedPod(), access: acc, now: EXPIRES_AT });
     expect(at.status.phase).toBe("Expired");
     expect(actionsOf(at).find((a) => a.kind === "removePod")).toMatchObject({ podUID: POD_UID, how: "Evict" });
   });

@@ -17,7 +17,7 @@ import {
   type Plan,
 } from "../../src/controller/decide.ts";
 import { markOps, injectOps } from "../../src/controller/writer.ts";
-import { actionsOf, whenRefused, type Action } from "./plan-readers.ts";
+import { actionsOf, expire as expireWith, whenRefused, type Action } from "./plan-readers.ts";
 import {
   ALLOW_ALL,
   CNAME,
@@ -48,6 +48,8 @@ const NEW_POD_UID = "pod-uid-replacement";
 /** decide with access granted: the rules of access have their own tests in decide-access.test.ts. */
 const decide = (input: Omit<DecideInput, "access"> & { access?: AccessInput }): Plan =>
   decideWithAccess({ access: ALLOW_ALL, ...input });
+/** Both passes of an expiry (plan-readers.ts), with the access of `decide` above. */
+const expire = (input: Omit<DecideInput, "access"> & { access?: AccessInput }): Plan => expireWith(input, decide);
 /** The status decide plans when the apiserver refused a write of the plan it made for `input`. */
 const refused = (
   input: Omit<DecideInput, "access">,
@@ -493,7 +495,7 @@ describe("decide: expiry", () => {
     reserved(ago(TTL_30M + ms), { phase: "Running", ...extra });
 
   it("expires at exactly expiresAt even after a restart: evicts the pod with a UID precondition", () => {
-    const plan = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
+    const plan = expire({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
     expect(plan.status.phase).toBe("Expired");
     expect(plan.status.expiresAt).toBe(iso(NOW));
     expect(actionOf(plan, "removePod")).toEqual({ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how: "Evict" });
@@ -502,7 +504,7 @@ describe("decide: expiry", () => {
 
   it("plans the status after the removal: Expired, PodRemoved, the container state as it was before expiry", () => {
     const before = { state: "running" as const, startedAt: iso(ago(20 * MIN)) };
-    const plan = decide({
+    const plan = expire({
       session: session({ status: expiredAgo(0, { containerState: before }) }),
       pod: taintedPod(terminated(137)),
       now: NOW,
@@ -586,7 +588,7 @@ describe("decide: expiry", () => {
       how: "Delete",
     },
   ])("$name", ({ expiryAction, overdue, how }) => {
-    const plan = decide({
+    const plan = expire({
       session: session({ spec: { expiryAction }, status: expiredAgo(overdue) }),
       pod: taintedPod(running()),
       now: NOW,
@@ -610,7 +612,7 @@ describe("decide: expiry", () => {
   it("retries the removal of an Expired session's pod that a disruption budget keeps standing", () => {
     const first = { session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW };
     const blocked = refused(first, "eviction", "would violate the pod's disruption budget");
-    const again = decide({
+    const again = expire({
       session: session({ status: blocked }),
       pod: taintedPod(running()),
       now: new Date(NOW.getTime() + 1000),
@@ -658,7 +660,11 @@ describe("decide: expiry", () => {
       now: ago(2 * MIN),
     });
     expect(completed.status.phase).toBe("Completed");
-    const plan = next(completed, {}, taintedPod(terminated(0, "Completed")), NOW);
+    const plan = expire({
+      session: session({ status: completed.status }),
+      pod: taintedPod(terminated(0, "Completed")),
+      now: NOW,
+    });
     expect(plan.status.phase).toBe("Expired");
     expect(plan.status.containerState).toMatchObject({ state: "terminated", exitCode: 0 });
     expect(actionOf(plan, "removePod")).toMatchObject({ podUID: POD_UID });
@@ -670,11 +676,62 @@ describe("decide: expiry", () => {
     { name: "replaced", p: taintedPod(running(), { uid: NEW_POD_UID }) },
     { name: "shown live by a stale cache", p: taintedPod(running()) },
   ])("once the pod was removed, the session writes and reports nothing more while the pod is $name", ({ p }) => {
-    const removed = decide({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
+    const removed = expire({ session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW });
     const later = next(removed, {}, p, new Date(NOW.getTime() + 5 * MIN));
     expect(later.status).toStrictEqual(removed.status);
     expect(actionsOf(later)).toEqual([]);
     expect(later.requeueAfterMs).toBeUndefined();
+  });
+
+  it("the removal's pass writes no status and comes back at once; the Expired status is the next pass's", () => {
+    const input = { session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW };
+    const removal = decide(input);
+    expect(nonEventKinds(removal)).toEqual(["removePod"]);
+    expect(removal.status).toStrictEqual(input.session.status);
+    expect(removal.requeueAfterMs).toBe(0);
+    expect(removal.record).toMatchObject({ how: "Expired", endedAt: iso(NOW) });
+  });
+
+  it.each<{ name: string; p: V1Pod | undefined; ttl?: string }>([
+    { name: "a stale cache still shows the pod live", p: taintedPod(running()) },
+    { name: "the ttl was raised since", p: taintedPod(running()), ttl: "2h" },
+    { name: "the pod is gone and the ttl was raised", p: undefined, ttl: "2h" },
+    { name: "the pod is being deleted", p: taintedPod(running(), { deletionTimestamp: NOW }) },
+  ])("told of its removal, the next pass reports Expired once and removes nothing when $name", ({ p, ttl }) => {
+    const input = { session: session({ status: expiredAgo(0) }), pod: taintedPod(running()), now: NOW };
+    const removal = decide(input);
+    const later = new Date(NOW.getTime() + 2000);
+    const spec = ttl !== undefined ? { ttl } : {};
+    const report = decide({
+      session: session({ spec, status: removal.status }),
+      pod: p,
+      now: later,
+      removed: { podUID: POD_UID, how: "Evict" },
+    });
+    expect(nonEventKinds(report)).toEqual([]);
+    expect(report.status.phase).toBe("Expired");
+    expect(cond(report, "Expired")).toMatchObject({ status: "True", reason: "PodRemoved" });
+    // The session's Expired Event went out with the removal: none again.
+    expect(events(report)).toEqual([]);
+    if (p !== undefined) expect(report.status.message).toBe(`the TTL ran out; pod ${POD_NAME} was evicted`);
+  });
+
+  it("a removal of another pod (the one reserved before) says nothing of this one", () => {
+    const report = decide({
+      session: session({ status: expiredAgo(0) }),
+      pod: taintedPod(running()),
+      now: NOW,
+      removed: { podUID: NEW_POD_UID, how: "Evict" },
+    });
+    expect(actionOf(report, "removePod")).toMatchObject({ podUID: POD_UID });
+  });
+
+  it("a record retried on later passes keeps one endedAt (the deadline), so its give-up clock does not restart", () => {
+    const input = { session: session({ status: expiredAgo(0) }), pod: taintedPod(running()) };
+    const first = decide({ ...input, now: NOW });
+    const tenSecondsOn = decide({ ...input, now: new Date(NOW.getTime() + 10_000) });
+    expect(first.record?.endedAt).toBe(iso(NOW));
+    expect(tenSecondsOn.record?.endedAt).toBe(iso(NOW));
   });
 });
 
@@ -1106,7 +1163,7 @@ describe("decide: properties", () => {
         ({ ttl, elapsed }, state, expiryAction) => {
           const now = new Date(T0.getTime() + elapsed);
           const s = session({ spec: { ttl: `${ttl}ms`, expiryAction }, status: reserved(T0, { phase: "Running" }) });
-          const plan = decide({ session: s, pod: taintedPod(state), now });
+          const plan = expire({ session: s, pod: taintedPod(state), now });
           const expiresAt = T0.getTime() + ttl;
           expect(plan.status.expiresAt).toBe(new Date(expiresAt).toISOString());
           const removal = actionOf(plan, "removePod");

@@ -7,7 +7,8 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { FINALIZER } from "../../src/api/types.ts";
 import { Applier } from "../../src/controller/apply.ts";
-import { decideAndApply } from "../../src/controller/pass.ts";
+import { decideAndApply, removalAfter } from "../../src/controller/pass.ts";
+import type { RemovedAtExpiry } from "../../src/controller/input.ts";
 import { FakeClusterWriter } from "../support/fake-cluster-writer.ts";
 import type { AccessInput } from "../../src/controller/decide.ts";
 import { ALLOW_ALL, CNAME, CREATED, MIN, POD_UID, ecStatus, iso, pod, running, session, waiting } from "./fixtures.ts";
@@ -21,6 +22,8 @@ class Cluster {
   now = new Date(CREATED.getTime() + 1000);
   requeueAfterMs: number | undefined;
   access: AccessInput = ALLOW_ALL;
+  /** What the reconciler remembers of a removal at expiry until a pass reports it. */
+  removed: RemovedAtExpiry | undefined;
 
   constructor(finalizers: string[]) {
     this.w = new FakeClusterWriter(session({ finalizers }), pod(), () => this.now);
@@ -59,8 +62,10 @@ function setPod(c: Cluster, change: (p: V1Pod) => V1Pod): void {
 async function reconcile(c: Cluster): Promise<{ writes: number; failed: boolean }> {
   const before = c.writes.length;
   try {
-    const input = { session: c.session, pod: c.pod, access: c.access, now: c.now };
-    const { plan } = await decideAndApply(input, c.applier, log);
+    const input = { session: c.session, pod: c.pod, access: c.access, now: c.now, removed: c.removed };
+    const pass = await decideAndApply(input, c.applier, log);
+    const { plan } = pass;
+    c.removed = removalAfter(pass, c.removed);
     await c.applier.events.flush(1000);
     c.requeueAfterMs = plan.requeueAfterMs;
     return { writes: c.writes.length - before, failed: plan.retryWithBackoff !== undefined };

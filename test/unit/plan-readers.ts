@@ -26,3 +26,26 @@ export function actionsOf(plan: Plan): Action[] {
 export function whenRefused(input: DecideInput, of: Refusal["of"], message: string): Plan {
   return decide({ ...input, refusal: { of, message } });
 }
+
+/**
+ * An expiry as the reconciler carries it out: the pass that removes the pod, then the pass told of
+ * that removal (input.removed, as the reconciler remembers it) that reports it; both passes' writes
+ * as one plan, the second's status. A pass that removes nothing is returned as it is.
+ */
+export function expire<I extends Omit<DecideInput, "access">>(
+  input: I,
+  decideFor: (input: I) => Plan = decide as unknown as (input: I) => Plan,
+): Plan {
+  const removal = decideFor(input);
+  const write = removal.podWrites.find((w) => w.kind === "removePod");
+  if (write?.kind !== "removePod") return removal;
+  const report = decideFor({ ...input, removed: { podUID: write.podUID, how: write.how } });
+  return {
+    ...report,
+    ...((removal.finalizer ?? report.finalizer) ? { finalizer: removal.finalizer ?? report.finalizer } : {}),
+    ...(removal.record ? { record: removal.record } : {}),
+    podWrites: [...removal.podWrites, ...report.podWrites],
+    accessWrites: [...removal.accessWrites, ...report.accessWrites],
+    events: [...removal.events, ...report.events],
+  };
+}

@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SESSION_ANNOTATION, SESSION_LABEL, type DebugSessionStatus } from "../../src/api/types.ts";
 import { decide } from "../../src/controller/decide.ts";
+import { expire } from "./plan-readers.ts";
 import {
   LogSink,
   auditLine,
@@ -113,7 +114,7 @@ describe("decide: the DebugSessionRecord", () => {
       now: NOW,
     });
     expect(deletedPending.record).toBeUndefined();
-    const expired = decide({
+    const expired = expire({
       session: session({ status: injected(ago(TTL_30M)) }),
       pod: taintedPod(running()),
       access: ALLOW_ALL,
