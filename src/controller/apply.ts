@@ -12,7 +12,6 @@ import {
   unless,
 } from "../runtime/errors.ts";
 import { EventRecorder } from "../runtime/events.ts";
-import type { RemovedAtExpiry } from "./input.ts";
 import type { Plan, PlannedEvent, PodWrite, RecordWrite, Refusal } from "./plan.ts";
 import { toISO } from "./record-content.ts";
 import type { SessionRecorder } from "./records.ts";
@@ -36,8 +35,6 @@ export interface ApplyOutcome {
   resourceVersion?: string;
   /** A pod write the apiserver refused for a reason the user must change; the rest was not done. */
   refusal?: Refusal;
-  /** The pod this pass removed (or found gone) at expiry: the next pass reports it (input.removed). */
-  removed?: RemovedAtExpiry;
 }
 
 export class Applier {
@@ -74,13 +71,11 @@ export class Applier {
   async apply(plan: Plan, session: DebugSession, pod: V1Pod | undefined, log: Logger): Promise<ApplyOutcome> {
     let resourceVersion = session.metadata.resourceVersion;
     let written: string | undefined;
-    let removed: RemovedAtExpiry | undefined;
     if (plan.finalizer === "add") resourceVersion = written = await this.writer.addFinalizer(session);
     if (plan.record) await this.saveRecord(plan.record, session, pod, log);
     for (const write of plan.podWrites) {
       const refusal = await this.podWrite(write, session, pod, log);
       if (refusal) return { resourceVersion: written, refusal };
-      if (write.kind === "removePod") removed = { podUID: write.podUID, how: write.how };
     }
     for (const write of plan.accessWrites) {
       if (write.kind === "grantAttach") await this.writer.grantAttach(session, write.role, write.pod, write.subject);
@@ -101,7 +96,7 @@ export class Applier {
       log.info({}, "deleted finished session (ttlSecondsAfterFinished)");
     }
     if (plan.finalizer === "remove") await this.writer.removeFinalizer(session).catch(unless(isNotFound));
-    return { ...(written !== undefined ? { resourceVersion: written } : {}), ...(removed ? { removed } : {}) };
+    return written !== undefined ? { resourceVersion: written } : {};
   }
 
   /** The session is gone: the recorder drops what it kept for it. */

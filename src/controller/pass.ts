@@ -11,14 +11,12 @@ export interface PassResult {
   plan: Plan;
   /** The session's resourceVersion after our last write of it; undefined when it was not written. */
   resourceVersion?: string;
-  /** The pod this pass removed at expiry (apply.ts). */
-  removed?: RemovedAtExpiry;
 }
 
 export async function decideAndApply(input: DecideInput, applier: Applier, log: Logger): Promise<PassResult> {
   const plan = decide(input);
   const first = await applier.apply(plan, input.session, input.pod, log);
-  if (!first.refusal) return { plan, resourceVersion: first.resourceVersion, removed: first.removed };
+  if (!first.refusal) return { plan, resourceVersion: first.resourceVersion };
   const { session } = input;
   const current = {
     ...session,
@@ -34,6 +32,15 @@ export async function decideAndApply(input: DecideInput, applier: Applier, log: 
  * until a pass wrote the Expired status that reports it.
  */
 export function removalAfter(pass: PassResult, before: RemovedAtExpiry | undefined): RemovedAtExpiry | undefined {
-  if (pass.removed) return pass.removed;
-  return pass.resourceVersion !== undefined && pass.plan.status.phase === "Expired" ? undefined : before;
+  const reported = pass.resourceVersion !== undefined && pass.plan.status.phase === "Expired";
+  return removedBy(pass.plan) ?? (reported ? undefined : before);
+}
+
+/**
+ * The removal a plan makes at expiry. Once the plan was applied, it was made (or the pod was gone):
+ * a refused removal comes back as the refusal's plan, which removes nothing.
+ */
+export function removedBy(plan: Plan): RemovedAtExpiry | undefined {
+  const write = plan.podWrites.find((w) => w.kind === "removePod");
+  return write?.kind === "removePod" ? { podUID: write.podUID, how: write.how } : undefined;
 }

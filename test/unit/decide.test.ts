@@ -49,7 +49,8 @@ const NEW_POD_UID = "pod-uid-replacement";
 const decide = (input: Omit<DecideInput, "access"> & { access?: AccessInput }): Plan =>
   decideWithAccess({ access: ALLOW_ALL, ...input });
 /** Both passes of an expiry (plan-readers.ts), with the access of `decide` above. */
-const expire = (input: Omit<DecideInput, "access"> & { access?: AccessInput }): Plan => expireWith(input, decide);
+const expire = (input: Omit<DecideInput, "access"> & { access?: AccessInput }): Plan =>
+  expireWith({ access: ALLOW_ALL, ...input });
 /** The status decide plans when the apiserver refused a write of the plan it made for `input`. */
 const refused = (
   input: Omit<DecideInput, "access">,

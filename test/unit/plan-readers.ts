@@ -2,6 +2,7 @@
 // session's deletion, finalizer removal), so decide's tests can assert on kinds and order.
 import type { AccessWrite, DecideInput, Plan, PlannedEvent, PodWrite, Refusal } from "../../src/controller/decide.ts";
 import { decide } from "../../src/controller/decide.ts";
+import { removedBy } from "../../src/controller/pass.ts";
 
 export type Action =
   | PodWrite
@@ -32,14 +33,11 @@ export function whenRefused(input: DecideInput, of: Refusal["of"], message: stri
  * that removal (input.removed, as the reconciler remembers it) that reports it; both passes' writes
  * as one plan, the second's status. A pass that removes nothing is returned as it is.
  */
-export function expire<I extends Omit<DecideInput, "access">>(
-  input: I,
-  decideFor: (input: I) => Plan = decide as unknown as (input: I) => Plan,
-): Plan {
-  const removal = decideFor(input);
-  const write = removal.podWrites.find((w) => w.kind === "removePod");
-  if (write?.kind !== "removePod") return removal;
-  const report = decideFor({ ...input, removed: { podUID: write.podUID, how: write.how } });
+export function expire(input: DecideInput): Plan {
+  const removal = decide(input);
+  const removed = removedBy(removal);
+  if (removed === undefined) return removal;
+  const report = decide({ ...input, removed });
   return {
     ...report,
     ...((removal.finalizer ?? report.finalizer) ? { finalizer: removal.finalizer ?? report.finalizer } : {}),
