@@ -23,5 +23,6 @@ export function reconcilerHooks(metrics: Metrics): NonNullable<ReconcilerOptions
     onPodRemoved: (_session, how, lagMs) => metrics.podRemoved(how, lagMs),
     onRecord: (result, bytes) => metrics.recorded(result, bytes),
     onRecordDeleted: () => metrics.recordDeleted(),
+    onOrphanRemoved: (how) => metrics.orphanRemoved(how),
   };
 }

@@ -12,6 +12,12 @@ export const SESSION_PLURAL = "debugsessions";
 /** Label and annotation put on a pod once a session injected a debugger into it. */
 export const SESSION_LABEL = "debugging.dev/session";
 export const SESSION_ANNOTATION = "debugging.dev/tainted-by";
+/**
+ * Also on a tainted pod: when, and how, it is to be removed (the latest expiry of the sessions that
+ * tainted it), so a pod whose session is gone is still removed on time (controller/orphans.ts).
+ */
+export const EXPIRES_ANNOTATION = "debugging.dev/expires-at";
+export const EXPIRY_ACTION_ANNOTATION = "debugging.dev/expiry-action";
 export const FINALIZER = "debugging.dev/pod-cleanup";
 /** Stamped at admission from request.userInfo (config/admission); users cannot set or change them. */
 export const REQUESTER_ANNOTATION = "debugging.dev/requested-by";

@@ -134,7 +134,7 @@ export class Applier {
         log.info({ pod: write.pod, container: write.container.name }, "injected debugger");
         return undefined;
       case "markPod":
-        await this.writer.markPod(ref, write.label, write.taintedBy, pod);
+        await this.writer.markPod(ref, write, pod);
         return undefined;
       case "removePod":
         return this.removePod(ref, write.how, session, log);

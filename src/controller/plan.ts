@@ -6,10 +6,20 @@ import type { DebugSessionStatus, EventType, ExpiryAction, RecordEnding } from "
 export type PodWrite =
   /** Add the debugger to the pod with this UID (never to a pod recreated under the same name). */
   | { kind: "inject"; pod: string; podUID: string; container: V1EphemeralContainer }
-  /** Label the pod for our pod cache and record every session that tainted it. */
-  | { kind: "markPod"; pod: string; podUID: string; label: string; taintedBy: string[] }
+  /** Label the pod for our pod cache; record every session that tainted it and when it is to go. */
+  | ({ kind: "markPod"; pod: string; podUID: string } & PodMark)
   /** Remove the tainted pod, with a UID precondition. */
   | { kind: "removePod"; pod: string; podUID: string; how: ExpiryAction };
+
+/** What a tainted pod carries, so it can be found, and removed on time, even without its sessions. */
+export interface PodMark {
+  label: string;
+  taintedBy: string[];
+  /** The latest expiry of the sessions that tainted the pod; absent when none is known. */
+  expiresAt?: string;
+  /** How that session removes the pod: Delete only when it asks for it and its policy allows it. */
+  expiryAction: ExpiryAction;
+}
 
 /** Who a RoleBinding names: the requester as the apiserver authenticated them, never their groups. */
 export interface Subject {

@@ -122,7 +122,7 @@ export function planMirror(s: Situation): Plan {
   }
   const plan = emptyPlan(mirroredStatus(s, name, containerState));
   if (!s.hasFinalizer) plan.finalizer = "add";
-  if (s.pod) plan.podWrites.push(...markPod(s.pod, s.session));
+  if (s.pod) plan.podWrites.push(...markPod(s, s.pod, plan.status.expiresAt));
   plan.requeueAfterMs = untilExpiry(s);
   // Still the status the injection wrote: no event.
   if (containerState === undefined) return plan;

@@ -1,13 +1,21 @@
 // Situations before the debugger is in the pod: waiting for the target, judging access, injecting.
 import type { V1Pod } from "@kubernetes/client-node";
-import { SESSION_ANNOTATION, SESSION_LABEL, type DebugSession } from "../api/types.ts";
+import {
+  DEFAULT_EXPIRY_ACTION,
+  SESSION_ANNOTATION,
+  SESSION_LABEL,
+  type DebugSession,
+  type ExpiryAction,
+} from "../api/types.ts";
 import { accessDenial } from "./access.ts";
 import { ephemeralContainer, sessionLabelValue } from "./container.ts";
 import type { DecideOptions } from "./input.ts";
+import { recordedRemoval } from "./predicates.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan, type PodWrite } from "./plan.ts";
 import { planDenied, planEnded, withTransitionEvent } from "./plans-ended.ts";
 import { Reason } from "./reasons.ts";
 import {
+  deleteIsAllowed,
   injectionWasRefused,
   isExpired,
   notAfterPassed,
@@ -131,7 +139,7 @@ export function planInjection(s: Situation, reservation: Reservation | undefined
   const plan = emptyPlan(statuses.starting(injectedCondition(s, name)));
   if (!s.hasFinalizer) plan.finalizer = "add";
   plan.podWrites.push({ kind: "inject", pod: name, podUID: reservation?.podUID ?? "", container });
-  if (pod) plan.podWrites.push(...markPod(pod, session));
+  if (pod) plan.podWrites.push(...markPod(s, pod, expiresAt));
   plan.events.push(
     podEvent(
       "Normal",
@@ -154,19 +162,29 @@ export function planInjection(s: Situation, reservation: Reservation | undefined
 const chosen = (s: Situation): string =>
   s.choice?.because ? ` (chosen from ${s.choice.from}: ${s.choice.because})` : "";
 
-/** The label selects the pod for our pod cache; the annotation lists every session that tainted it. */
-export function markPod(pod: V1Pod, session: DebugSession): PodWrite[] {
-  const sessionName = session.metadata.name ?? "";
+/**
+ * The label selects the pod for our pod cache; the annotations list every session that tainted it, and
+ * when and how it is to be removed: the latest expiry among those sessions, so a pod whose sessions are
+ * all gone is still removed on time (orphans.ts). Written again only when something in it grows.
+ */
+export function markPod(s: Situation, pod: V1Pod, expiresAt: string | undefined): PodWrite[] {
+  const sessionName = s.session.metadata.name ?? "";
   const taintedBy = (pod.metadata?.annotations?.[SESSION_ANNOTATION] ?? "").split(",").filter(Boolean);
-  if (pod.metadata?.labels?.[SESSION_LABEL] !== undefined && taintedBy.includes(sessionName)) return [];
-  if (!taintedBy.includes(sessionName)) taintedBy.push(sessionName);
-  return [
-    {
-      kind: "markPod",
-      pod: pod.metadata?.name ?? "",
-      podUID: pod.metadata?.uid ?? "",
-      label: sessionLabelValue(sessionName),
-      taintedBy,
-    },
-  ];
+  const listed = taintedBy.includes(sessionName);
+  if (!listed) taintedBy.push(sessionName);
+  const recorded = recordedRemoval(pod);
+  // Ours is the latest expiry (or the pod records none it can be removed by): the pod takes ours.
+  const ours = expiresAt !== undefined && !(Date.parse(expiresAt) <= (recorded.expiresAtMs ?? NaN));
+  const action = removalAction(s);
+  const changed = ours && (recorded.expiresAt !== expiresAt || recorded.how !== action);
+  if (pod.metadata?.labels?.[SESSION_LABEL] !== undefined && listed && !changed) return [];
+  const when = ours
+    ? { expiresAt, expiryAction: action }
+    : { expiresAt: recorded.expiresAt, expiryAction: recorded.how };
+  const { name = "", uid = "" } = pod.metadata ?? {};
+  return [{ kind: "markPod", pod: name, podUID: uid, label: sessionLabelValue(sessionName), taintedBy, ...when }];
 }
+
+/** How this session removes its pod at expiry, as the pod records it: Delete only if asked and allowed. */
+const removalAction = (s: Situation): ExpiryAction =>
+  deleteIsAllowed(s) && (s.session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION) === "Delete" ? "Delete" : "Evict";

@@ -2,10 +2,13 @@
 // ask these instead of spelling out phases.
 import type { V1Pod } from "@kubernetes/client-node";
 import {
+  EXPIRES_ANNOTATION,
+  EXPIRY_ACTION_ANNOTATION,
   REQUESTER_ANNOTATION,
   REQUESTER_GROUPS_ANNOTATION,
   type DebugSession,
   type DebugSessionStatus,
+  type ExpiryAction,
   type Phase,
   type RequestedBy,
 } from "../api/types.ts";
@@ -63,4 +66,16 @@ export function cachedPodIsTrusted(session: DebugSession, cached: V1Pod | undefi
   if (!isInjected(session.status) || session.status?.targetPodUID !== cached.metadata?.uid) return false;
   const name = ephemeralContainerName(session);
   return cached.spec?.ephemeralContainers?.some((c) => c.name === name) ?? false;
+}
+
+/**
+ * When and how a tainted pod is to be removed, as its annotations record it (markPod writes them):
+ * no `expiresAt` when the pod records none, or none that parses; Delete only when it says Delete.
+ */
+export function recordedRemoval(pod: V1Pod): { expiresAt?: string; expiresAtMs?: number; how: ExpiryAction } {
+  const annotations = pod.metadata?.annotations ?? {};
+  const how = annotations[EXPIRY_ACTION_ANNOTATION] === "Delete" ? "Delete" : "Evict";
+  const expiresAt = annotations[EXPIRES_ANNOTATION];
+  const expiresAtMs = expiresAt !== undefined ? Date.parse(expiresAt) : NaN;
+  return Number.isNaN(expiresAtMs) ? { how } : { expiresAt, expiresAtMs, how };
 }

@@ -31,6 +31,8 @@ export const Reason = {
   DebuggerInjected: "DebuggerInjected",
   DebugSessionExpired: "DebugSessionExpired",
   DebugSessionDeleted: "DebugSessionDeleted",
+  /** No session holds the tainted pod any more; it was removed at the expiry it records (orphans.ts). */
+  OrphanedPodRemoved: "OrphanedPodRemoved",
   // Event on the session when it expires.
   Expired: "Expired",
 } as const;

@@ -11,7 +11,15 @@ import type {
   V1Pod,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { DEFAULT_POLICY, type DebugPolicy, type DebugSession } from "../api/types.ts";
+import {
+  DEFAULT_POLICY,
+  GROUP,
+  SESSION_PLURAL,
+  VERSION,
+  type DebugPolicy,
+  type DebugSession,
+  type ExpiryAction,
+} from "../api/types.ts";
 import { errorMessage, isNotFound } from "../runtime/errors.ts";
 import { objectKey, type Informer } from "../runtime/informer.ts";
 import { withTimeout } from "../runtime/timers.ts";
@@ -23,10 +31,12 @@ import { CandidateLister } from "./candidates.ts";
 import { Gatherer } from "./gather.ts";
 import { DEFAULT_DECIDE_OPTIONS, type DecideOptions, type RemovedAtExpiry } from "./input.ts";
 import { awaitsInjection } from "./predicates.ts";
+import { ORPHAN_KEY_PREFIX, OrphanCollector, holds, orphanKey } from "./orphans.ts";
 import { decideAndApply, removalAfter } from "./pass.ts";
 import { RecordSweeper, retentionMs } from "./record-sweeper.ts";
 import { ApiSessionRecorder, type RecordHooks, type SessionRecorder } from "./records.ts";
 import { SessionsByPod } from "./session-index.ts";
+import { targetPodName } from "./target.ts";
 import { ApiClusterWriter, type ClusterWriter } from "./writer.ts";
 
 const DEFAULT_RECORD_OPTIONS = { minRetentionMs: 24 * 3_600_000, sweepIntervalMs: 600_000 };
@@ -53,6 +63,7 @@ export interface ReconcilerOptions {
       onReconcile?(result: "success" | "requeue" | "error", seconds: number): void;
       onInformerRestart?(informer: string): void;
       onRecordDeleted?(): void;
+      onOrphanRemoved?(how: ExpiryAction, lagMs: number | undefined): void;
     };
   queue?: WorkQueue;
   /** Where the writes go; the client-node implementation unless a test brings its own. */
@@ -74,6 +85,8 @@ export class Reconciler {
   private readonly gatherer: Gatherer;
   private readonly applier: Applier;
   private readonly sweeper: RecordSweeper;
+  /** Tainted pods no session holds (their keys share the queue, prefixed ORPHAN_KEY_PREFIX). */
+  private readonly orphans: OrphanCollector;
   private readonly opts: ReconcilerOptions;
   private readonly now: () => Date;
   private workers: Promise<void> | undefined;
@@ -113,6 +126,25 @@ export class Reconciler {
       },
     );
     ({ sessions: this.sessions, pods: this.pods, policies: this.policies } = this.caches);
+    this.orphans = new OrphanCollector({
+      cachedPod: (key) => this.pods.get(key),
+      cachedSessions: (pod) => this.indexedSessions(objectKey(pod)),
+      readPod: (namespace, name) => opts.core.readNamespacedPod({ name, namespace }).catch(absentIf404),
+      listSessions: async (namespace) => {
+        const list = (await opts.custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: SESSION_PLURAL,
+        })) as { items: DebugSession[] };
+        return list.items;
+      },
+      writer,
+      events: this.applier.events,
+      log: opts.log,
+      now: this.now,
+      onRemoved: (how, lagMs) => opts.hooks?.onOrphanRemoved?.(how, lagMs),
+    });
     const candidates = new CandidateLister(opts);
     this.gatherer = new Gatherer({
       sessions: this.sessions,
@@ -134,11 +166,30 @@ export class Reconciler {
       this.ownWrites.delete(key);
       this.removals.delete(key);
       if (session.metadata.uid) this.applier.forget(session.metadata.uid);
+      // Deleted without its finalizer's cleanup (removed by hand), it may leave its pod an orphan.
+      const pod = targetPodName(session);
+      const namespace = session.metadata.namespace ?? "";
+      if (pod !== undefined && this.pods.get(`${namespace}/${pod}`)) this.queue.add(orphanKey(namespace, pod));
     } else this.queue.add(key);
   }
 
+  /** Every session under the pod is told; a pod none of them holds is looked at as a possible orphan. */
   private onPod(pod: V1Pod): void {
-    for (const key of this.sessionsByPod.keysFor(objectKey(pod))) this.queue.add(key);
+    const podKey = objectKey(pod);
+    let held = false;
+    for (const key of this.sessionsByPod.keysFor(podKey)) {
+      this.queue.add(key);
+      const session = this.sessions.get(key);
+      held ||= session !== undefined && holds(session, pod);
+    }
+    if (!held) this.queue.add(`${ORPHAN_KEY_PREFIX}${podKey}`);
+  }
+
+  private *indexedSessions(podKey: string): Iterable<DebugSession> {
+    for (const key of this.sessionsByPod.keysFor(podKey)) {
+      const session = this.sessions.get(key);
+      if (session) yield session;
+    }
   }
 
   private onPolicy(policy: DebugPolicy): void {
@@ -161,7 +212,13 @@ export class Reconciler {
     this.workers = runWorkers(this.queue, this.opts.workers, (key) => this.reconcile(key), {
       onResult: (outcome, seconds) => this.opts.hooks?.onReconcile?.(outcome, seconds),
       onError: (key, err) =>
-        this.opts.log.warn({ session: key, err: errorMessage(err) }, "reconcile failed; retrying with backoff"),
+        this.opts.log.warn(
+          {
+            ...(key.startsWith(ORPHAN_KEY_PREFIX) ? { pod: key.slice(ORPHAN_KEY_PREFIX.length) } : { session: key }),
+            err: errorMessage(err),
+          },
+          "reconcile failed; retrying with backoff",
+        ),
     });
   }
 
@@ -177,6 +234,7 @@ export class Reconciler {
 
   /** One pass over a key: gather, decide, apply. Outcome, timing and retries belong to runWorkers. */
   async reconcile(key: string): Promise<Result> {
+    if (key.startsWith(ORPHAN_KEY_PREFIX)) return this.orphans.reconcile(key);
     const session = this.sessions.get(key);
     if (!session) return {};
     const now = this.now();

@@ -12,10 +12,12 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { apiMessage, isConflict, isInvalid, isNotFound, unless } from "../runtime/errors.ts";
-import type { Subject } from "./plan.ts";
+import type { PodMark, Subject } from "./plan.ts";
 import { sessionLabelValue } from "./container.ts";
 import {
   API_VERSION,
+  EXPIRES_ANNOTATION,
+  EXPIRY_ACTION_ANNOTATION,
   FINALIZER,
   GROUP,
   SESSION_KIND,
@@ -45,9 +47,10 @@ export interface ClusterWriter {
   deleteSession(session: DebugSession): Promise<void>;
   /** `observed` is the pod as this pass saw it (the debuggers already in it). */
   injectEphemeralContainer(pod: PodRef, container: V1EphemeralContainer, observed: V1Pod | undefined): Promise<void>;
-  markPod(pod: PodRef, label: string, taintedBy: string[], observed: V1Pod | undefined): Promise<void>;
-  evictPod(pod: PodRef): Promise<void>;
-  deletePod(pod: PodRef): Promise<void>;
+  markPod(pod: PodRef, mark: PodMark, observed: V1Pod | undefined): Promise<void>;
+  /** With `resourceVersion`, only the pod as it was then (a pod that changed since is a 409). */
+  evictPod(pod: PodRef, resourceVersion?: string): Promise<void>;
+  deletePod(pod: PodRef, resourceVersion?: string): Promise<void>;
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
   /** Role + RoleBinding `role` for `subject` on exactly `pod`, owned by the session; present already is fine. */
   grantAttach(session: DebugSession, role: string, pod: string, subject: Subject): Promise<void>;
@@ -164,26 +167,26 @@ export class ApiClusterWriter implements ClusterWriter {
     );
   }
 
-  async markPod(pod: PodRef, label: string, taintedBy: string[], observed: V1Pod | undefined): Promise<void> {
-    const body = markOps(pod.uid, label, taintedBy, observed);
+  async markPod(pod: PodRef, mark: PodMark, observed: V1Pod | undefined): Promise<void> {
+    const body = markOps(pod.uid, mark, observed);
     await this.core.patchNamespacedPod(
       { name: pod.name, namespace: pod.namespace, body, fieldManager: FIELD_MANAGER },
       jsonPatch,
     );
   }
 
-  async evictPod({ namespace, name, uid }: PodRef): Promise<void> {
+  async evictPod({ namespace, name, uid }: PodRef, resourceVersion?: string): Promise<void> {
     const body = {
       apiVersion: "policy/v1",
       kind: "Eviction",
       metadata: { name, namespace },
-      deleteOptions: { preconditions: { uid } },
+      deleteOptions: { preconditions: { uid, resourceVersion } },
     };
     await this.core.createNamespacedPodEviction({ name, namespace, body });
   }
 
-  async deletePod({ namespace, name, uid }: PodRef): Promise<void> {
-    await this.core.deleteNamespacedPod({ name, namespace, body: { preconditions: { uid } } });
+  async deletePod({ namespace, name, uid }: PodRef, resourceVersion?: string): Promise<void> {
+    await this.core.deleteNamespacedPod({ name, namespace, body: { preconditions: { uid, resourceVersion } } });
   }
 
   async createEvent(namespace: string, body: CoreV1Event): Promise<void> {
@@ -226,16 +229,28 @@ export function lostInjectionRace(err: unknown): boolean {
  */
 const PATCH_TEST_FAILED = "the server rejected our request due to an error in our request";
 
-/** The JSON patch that labels the pod for our cache and records, joined, every session that tainted it. */
-export function markOps(podUID: string, label: string, taintedBy: string[], observed: V1Pod | undefined): object[] {
-  const value = taintedBy.join(",");
+/**
+ * The JSON patch that labels the pod for our cache and records, in annotations, every session that
+ * tainted it (joined) and when and how it is to be removed.
+ */
+export function markOps(podUID: string, mark: PodMark, observed: V1Pod | undefined): object[] {
+  const annotations: Record<string, string> = {
+    [SESSION_ANNOTATION]: mark.taintedBy.join(","),
+    ...(mark.expiresAt !== undefined
+      ? { [EXPIRES_ANNOTATION]: mark.expiresAt, [EXPIRY_ACTION_ANNOTATION]: mark.expiryAction }
+      : {}),
+  };
   return [
     { op: "test", path: "/metadata/uid", value: podUID },
     observed?.metadata?.labels !== undefined
-      ? { op: "add", path: `/metadata/labels/${escapePointer(SESSION_LABEL)}`, value: label }
-      : { op: "add", path: "/metadata/labels", value: { [SESSION_LABEL]: label } },
-    observed?.metadata?.annotations !== undefined
-      ? { op: "add", path: `/metadata/annotations/${escapePointer(SESSION_ANNOTATION)}`, value }
-      : { op: "add", path: "/metadata/annotations", value: { [SESSION_ANNOTATION]: value } },
+      ? { op: "add", path: `/metadata/labels/${escapePointer(SESSION_LABEL)}`, value: mark.label }
+      : { op: "add", path: "/metadata/labels", value: { [SESSION_LABEL]: mark.label } },
+    ...(observed?.metadata?.annotations !== undefined
+      ? Object.entries(annotations).map(([key, value]) => ({
+          op: "add",
+          path: `/metadata/annotations/${escapePointer(key)}`,
+          value,
+        }))
+      : [{ op: "add", path: "/metadata/annotations", value: annotations }]),
   ];
 }

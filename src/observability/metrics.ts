@@ -95,6 +95,11 @@ export class Metrics {
     this.pods.expiryLag.observe(lagMs / 1000);
   }
 
+  /** A tainted pod no session held any more was removed at its recorded expiry (controller/orphans.ts). */
+  orphanRemoved(action: ExpiryAction): void {
+    this.pods.orphans.inc({ action });
+  }
+
   /** A session's DebugSessionRecord: written (with its stored log bytes), found written already, or given up on. */
   recorded(result: "written" | "existed" | "failed", bytes: number): void {
     this.operator.records.inc({ result });
@@ -204,9 +209,16 @@ function podSeries(registers: Registers) {
     labelNames: ["action"],
     registers,
   });
+  const orphans = new Counter({
+    name: "debugsession_orphaned_pods_removed_total",
+    help: "Tainted pods no DebugSession held any more, removed at the expiry their annotations record.",
+    labelNames: ["action"],
+    registers,
+  });
   for (const action of ["Evict", "Delete"] as const) {
     removals.inc({ action }, 0);
     expiries.inc({ action }, 0);
+    orphans.inc({ action }, 0);
   }
   const expiryLag = new Histogram({
     name: "debugsession_expiry_lag_seconds",
@@ -214,7 +226,7 @@ function podSeries(registers: Registers) {
     buckets: EXPIRY_LAG_BUCKETS,
     registers,
   });
-  return { injections, removals, expiries, expiryLag };
+  return { injections, removals, expiries, expiryLag, orphans };
 }
 
 function operatorSeries(registers: Registers) {

@@ -4,12 +4,14 @@
 import type { CoreV1Event, V1EphemeralContainer, V1Pod } from "@kubernetes/client-node";
 import {
   FINALIZER,
+  EXPIRES_ANNOTATION,
+  EXPIRY_ACTION_ANNOTATION,
   SESSION_ANNOTATION,
   SESSION_LABEL,
   type DebugSession,
   type DebugSessionStatus,
 } from "../../src/api/types.ts";
-import type { Subject } from "../../src/controller/plan.ts";
+import type { PodMark, Subject } from "../../src/controller/plan.ts";
 import type { ClusterWriter, PodRef } from "../../src/controller/writer.ts";
 
 /** An error shaped like the apiserver's, as statusCode() in runtime/errors.ts reads it. */
@@ -119,11 +121,17 @@ export class FakeClusterWriter implements ClusterWriter {
     return Promise.resolve();
   }
 
-  markPod(ref: PodRef, label: string, taintedBy: string[]): Promise<void> {
+  markPod(ref: PodRef, mark: PodMark): Promise<void> {
     const p = this.podFor(ref);
     this.writes.push("markPod");
-    const labels = { ...p.metadata?.labels, [SESSION_LABEL]: label };
-    const annotations = { ...p.metadata?.annotations, [SESSION_ANNOTATION]: taintedBy.join(",") };
+    const labels = { ...p.metadata?.labels, [SESSION_LABEL]: mark.label };
+    const annotations = {
+      ...p.metadata?.annotations,
+      [SESSION_ANNOTATION]: mark.taintedBy.join(","),
+      ...(mark.expiresAt
+        ? { [EXPIRES_ANNOTATION]: mark.expiresAt, [EXPIRY_ACTION_ANNOTATION]: mark.expiryAction }
+        : {}),
+    };
     this.pod = { ...p, metadata: { ...p.metadata, labels, annotations } };
     return Promise.resolve();
   }

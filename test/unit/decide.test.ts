@@ -2,6 +2,8 @@ import type { V1ContainerState, V1Pod } from "@kubernetes/client-node";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  EXPIRES_ANNOTATION,
+  EXPIRY_ACTION_ANNOTATION,
   FINALIZER,
   SESSION_ANNOTATION,
   SESSION_LABEL,
@@ -59,15 +61,25 @@ const refused = (
 ): DebugSessionStatus => whenRefused({ access: ALLOW_ALL, ...input }, of, message).status;
 
 /** A pod that already carries this session's debugger (and its marks), in the given state. */
+/**
+ * Our debugger in the pod, and the pod marked: labelled, listing the session, and recording an expiry
+ * later than any of these sessions' (a test about the recorded expiry sets its own annotations).
+ */
 function taintedPod(state?: V1ContainerState, o: PodOpts = {}): V1Pod {
   return pod({
     ephemeralContainers: [CNAME],
     ephemeralContainerStatuses: state ? [ecStatus(state)] : [],
     labels: { [SESSION_LABEL]: SESSION_NAME },
-    annotations: { [SESSION_ANNOTATION]: SESSION_NAME },
+    annotations: MARKED,
     ...o,
   });
 }
+
+const MARKED = {
+  [SESSION_ANNOTATION]: SESSION_NAME,
+  [EXPIRES_ANNOTATION]: "2099-01-01T00:00:00.000Z",
+  [EXPIRY_ACTION_ANNOTATION]: "Evict",
+};
 
 /** The status right after the reservation was written: the pod's UID and the injection time. */
 function reserved(injectedAt: Date, extra: DebugSessionStatus = {}): DebugSessionStatus {
@@ -247,18 +259,29 @@ describe("decide: injection", () => {
     expect(injectOps(POD_UID, actionOf(plan, "inject")!.container, pod())[1]).toMatchObject({
       path: "/spec/ephemeralContainers",
     });
-    expect(actionOf(plan, "markPod")).toEqual({
+    const expiresAt = iso(new Date(NOW.getTime() + TTL_30M));
+    const mark = actionOf(plan, "markPod")!;
+    expect(mark).toEqual({
       kind: "markPod",
       pod: POD_NAME,
       podUID: POD_UID,
       label: SESSION_NAME,
       taintedBy: [SESSION_NAME],
+      expiresAt,
+      expiryAction: "Evict",
     });
-    expect(
-      markOps(POD_UID, SESSION_NAME, [SESSION_NAME], pod({ labels: undefined, annotations: undefined })).slice(1),
-    ).toEqual([
+    expect(plan.status.expiresAt).toBe(expiresAt);
+    expect(markOps(POD_UID, mark, pod({ labels: undefined, annotations: undefined })).slice(1)).toEqual([
       { op: "add", path: "/metadata/labels", value: { [SESSION_LABEL]: SESSION_NAME } },
-      { op: "add", path: "/metadata/annotations", value: { [SESSION_ANNOTATION]: SESSION_NAME } },
+      {
+        op: "add",
+        path: "/metadata/annotations",
+        value: {
+          [SESSION_ANNOTATION]: SESSION_NAME,
+          [EXPIRES_ANNOTATION]: expiresAt,
+          [EXPIRY_ACTION_ANNOTATION]: "Evict",
+        },
+      },
     ]);
     expect(events(plan).map((e) => [e.on, e.type, e.reason])).toEqual([
       ["pod", "Normal", "DebuggerInjected"],
@@ -293,10 +316,13 @@ describe("decide: injection", () => {
     expect(injectOps(POD_UID, actionOf(plan, "inject")!.container, p)[1]).toMatchObject({
       path: "/spec/ephemeralContainers/-",
     });
-    expect(actionOf(plan, "markPod")).toMatchObject({ taintedBy: ["other", SESSION_NAME] });
-    expect(markOps(POD_UID, SESSION_NAME, ["other", SESSION_NAME], p).slice(1)).toEqual([
+    const mark = actionOf(plan, "markPod")!;
+    expect(mark).toMatchObject({ taintedBy: ["other", SESSION_NAME] });
+    expect(markOps(POD_UID, mark, p).slice(1)).toEqual([
       { op: "add", path: "/metadata/labels/debugging.dev~1session", value: SESSION_NAME },
       { op: "add", path: "/metadata/annotations/debugging.dev~1tainted-by", value: `other,${SESSION_NAME}` },
+      { op: "add", path: "/metadata/annotations/debugging.dev~1expires-at", value: plan.status.expiresAt },
+      { op: "add", path: "/metadata/annotations/debugging.dev~1expiry-action", value: "Evict" },
     ]);
   });
 
@@ -395,10 +421,15 @@ describe("decide: injection", () => {
       taintedBy: [SESSION_NAME],
     });
     expect(
-      markOps(POD_UID, SESSION_NAME, [SESSION_NAME], p)
+      markOps(POD_UID, actionOf(plan, "markPod")!, p)
         .slice(1)
         .map((op) => (op as { path: string }).path),
-    ).toEqual(["/metadata/labels/debugging.dev~1session", "/metadata/annotations/debugging.dev~1tainted-by"]);
+    ).toEqual([
+      "/metadata/labels/debugging.dev~1session",
+      "/metadata/annotations/debugging.dev~1tainted-by",
+      "/metadata/annotations/debugging.dev~1expires-at",
+      "/metadata/annotations/debugging.dev~1expiry-action",
+    ]);
   });
 
   it("retries the inject for a reserved pod that does not carry the debugger yet", () => {
@@ -983,6 +1014,64 @@ describe("decide: pod marks", () => {
     const p = taintedPod(running(), { annotations: { [SESSION_ANNOTATION]: "other" } });
     const plan = decide({ session: session({ status: reserved(ago(MIN), { phase: "Running" }) }), pod: p, now: NOW });
     expect(actionOf(plan, "markPod")).toMatchObject({ taintedBy: ["other", SESSION_NAME] });
+  });
+});
+
+describe("decide: the expiry the pod records (for orphans.ts)", () => {
+  const marked = (expiresAt: string, expiryAction = "Evict", by = SESSION_NAME): V1Pod =>
+    taintedPod(running(), {
+      annotations: {
+        [SESSION_ANNOTATION]: by,
+        [EXPIRES_ANNOTATION]: expiresAt,
+        [EXPIRY_ACTION_ANNOTATION]: expiryAction,
+      },
+    });
+  const runningFor = (spec: SessionOpts["spec"] = {}) =>
+    session({ spec, status: reserved(ago(MIN), { phase: "Running" }) });
+  const deadline = (ttlMs: number) => iso(new Date(ago(MIN).getTime() + ttlMs));
+
+  it("writes nothing to a pod that records this session's expiry already", () => {
+    const plan = decide({ session: runningFor(), pod: marked(deadline(TTL_30M)), now: NOW });
+    expect(podWrites(plan)).toEqual([]);
+  });
+
+  it("records the later expiry when the ttl was raised after the injection, in one pod write", () => {
+    const plan = decide({ session: runningFor({ ttl: "2h" }), pod: marked(deadline(TTL_30M)), now: NOW });
+    expect(plan.status.expiresAt).toBe(deadline(120 * MIN));
+    expect(podWrites(plan)).toEqual([
+      expect.objectContaining({ kind: "markPod", expiresAt: deadline(120 * MIN), expiryAction: "Evict" }),
+    ]);
+  });
+
+  it("keeps the later expiry, and its action, another session recorded on the pod", () => {
+    const later = iso(new Date(NOW.getTime() + 600 * MIN));
+    const plan = decide({ session: runningFor(), pod: marked(later, "Delete", "other"), now: NOW });
+    expect(actionOf(plan, "markPod")).toMatchObject({
+      taintedBy: ["other", SESSION_NAME],
+      expiresAt: later,
+      expiryAction: "Delete",
+    });
+  });
+
+  it("replaces an expiry that does not parse", () => {
+    const plan = decide({ session: runningFor(), pod: marked("soon"), now: NOW });
+    expect(actionOf(plan, "markPod")).toMatchObject({ expiresAt: deadline(TTL_30M) });
+  });
+
+  it.each([
+    { asked: "Delete" as const, allowed: undefined, recorded: "Delete" },
+    { asked: "Delete" as const, allowed: ["Evict" as const], recorded: "Evict" },
+    { asked: undefined, allowed: undefined, recorded: "Evict" },
+  ])("records $recorded for expiryAction $asked when the policy allows $allowed", ({ asked, allowed, recorded }) => {
+    // A policy changed after the injection: the pod records what the removal at expiry will do.
+    const policy = { ...ALLOW_ALL.policy!, spec: { ...ALLOW_ALL.policy!.spec, allowedExpiryActions: allowed } };
+    const plan = decide({
+      session: runningFor({ expiryAction: asked, ttl: "2h" }),
+      pod: marked(deadline(TTL_30M)),
+      now: NOW,
+      access: { ...ALLOW_ALL, policy },
+    });
+    expect(actionOf(plan, "markPod")).toMatchObject({ expiryAction: recorded });
   });
 });
 

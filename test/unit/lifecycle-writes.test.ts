@@ -5,7 +5,7 @@
 import type { V1ContainerState, V1Pod } from "@kubernetes/client-node";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { FINALIZER } from "../../src/api/types.ts";
+import { EXPIRES_ANNOTATION, FINALIZER } from "../../src/api/types.ts";
 import { Applier } from "../../src/controller/apply.ts";
 import { decideAndApply, removalAfter } from "../../src/controller/pass.ts";
 import type { RemovedAtExpiry } from "../../src/controller/input.ts";
@@ -240,16 +240,20 @@ describe("writes per session lifecycle", () => {
     expect(c.pod?.metadata?.deletionTimestamp).toEqual(c.now);
   });
 
-  it("a crash between the injection and its status write costs no extra write: the debugger is adopted, not injected again", async () => {
+  it("a crash between the injection and its status write costs one pod write: the debugger is adopted, not injected again", async () => {
     const c = cluster([FINALIZER]);
     c.w.crashBeforeStatus = true;
     const [first, ...rest] = HAPPY_PATH;
-    // The events of the crashed pass are lost with it; the pass that adopts has none of its own.
-    await run(c, [{ ...first!, writes: ["inject", "markPod", "status Injecting/ContainerCreating"], events: [] }]);
+    // The events of the crashed pass are lost with it; the pass that adopts has none of its own. Its
+    // deadline counts from the adopting pass (a second later), which the pod's annotation then records.
+    await run(c, [
+      { ...first!, writes: ["inject", "markPod", "markPod", "status Injecting/ContainerCreating"], events: [] },
+    ]);
     expect(c.pod?.spec?.ephemeralContainers?.map((e) => e.name)).toEqual([CNAME]);
     expect(c.session.status).toMatchObject({ targetPodUID: POD_UID, containerName: CNAME, injectedAt: iso(c.now) });
+    expect(c.pod?.metadata?.annotations?.[EXPIRES_ANNOTATION]).toBe(c.session.status?.expiresAt);
     await run(c, rest);
-    expect(c.writes).toHaveLength(6);
+    expect(c.writes).toHaveLength(7);
     expect(c.pod).toBeUndefined();
   });
 
