@@ -31,6 +31,13 @@ export const FLAGS = {
     help: "how long a PodDisruptionBudget may refuse an eviction at expiry before the pod is deleted",
     parse: durationMs,
   },
+  "request-timeout": {
+    arg: "DUR",
+    env: "REQUEST_TIMEOUT",
+    default: "30s",
+    help: "how long one API request may take before it is abandoned and retried (watches end after that long without data)",
+    parse: durationMs,
+  },
   "shutdown-grace": {
     arg: "DUR",
     env: "SHUTDOWN_GRACE",

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(flags["log-level"]);
   const workers = flags.workers;
-  const kc = kubeConfig(flags.kubeconfig);
+  const kc = kubeConfig(flags.kubeconfig, flags["request-timeout"]);
   const metrics = new Metrics();
   const queue = new WorkQueue({ hooks: workQueueHooks(metrics) });
   const reconciler = new Reconciler({
@@ -75,8 +75,8 @@ async function main(): Promise<void> {
   }
 }
 
-function kubeConfig(path: string | undefined): PooledKubeConfig {
-  const kc = new PooledKubeConfig();
+function kubeConfig(path: string | undefined, requestTimeoutMs: number): PooledKubeConfig {
+  const kc = new PooledKubeConfig(requestTimeoutMs);
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   return kc;

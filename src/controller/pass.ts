@@ -36,6 +36,11 @@ export function removalAfter(pass: PassResult, before: RemovedAtExpiry | undefin
   return removedBy(pass.plan) ?? (reported ? undefined : before);
 }
 
+/** True when a pass over `input` would remove the pod (decide is pure: asking costs nothing). */
+export function removesPod(input: DecideInput): boolean {
+  return removedBy(decide(input)) !== undefined;
+}
+
 /**
  * The removal a plan makes at expiry. Once the plan was applied, it was made (or the pod was gone):
  * a refused removal comes back as the refusal's plan, which removes nothing.

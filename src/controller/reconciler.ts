@@ -29,10 +29,10 @@ import { Applier, type ApplyHooks } from "./apply.ts";
 import { Caches } from "./caches.ts";
 import { CandidateLister } from "./candidates.ts";
 import { Gatherer } from "./gather.ts";
-import { DEFAULT_DECIDE_OPTIONS, type DecideOptions, type RemovedAtExpiry } from "./input.ts";
+import { DEFAULT_DECIDE_OPTIONS, type DecideInput, type DecideOptions, type RemovedAtExpiry } from "./input.ts";
 import { awaitsInjection } from "./predicates.ts";
 import { ORPHAN_KEY_PREFIX, OrphanCollector, holds, orphanKey } from "./orphans.ts";
-import { decideAndApply, removalAfter } from "./pass.ts";
+import { decideAndApply, removalAfter, removesPod } from "./pass.ts";
 import { RecordSweeper, retentionMs } from "./record-sweeper.ts";
 import { ApiSessionRecorder, type RecordHooks, type SessionRecorder } from "./records.ts";
 import { SessionsByPod } from "./session-index.ts";
@@ -247,9 +247,20 @@ export class Reconciler {
     }
     this.ownWrites.delete(key);
     const log = this.opts.log.child({ session: key, reconcileID: randomUUID() });
-    const gathered = await this.gatherer.gather(key, session, now);
     const removed = this.removals.get(key);
-    const input = removed ? { ...gathered, removed } : gathered;
+    const gather = async (s: DebugSession): Promise<DecideInput> => {
+      const gathered = await this.gatherer.gather(key, s, now);
+      return removed ? { ...gathered, removed } : gathered;
+    };
+    let input = await gather(session);
+    // Removing the pod cannot be undone: judge it on the session as the apiserver has it now, not as
+    // the cache last saw it (a watch that fell behind, in a partition say, may still show a ttl that
+    // was raised since). The TTL-after-finished controller reads its Job again the same way.
+    if (removesPod(input)) {
+      const fresh = await this.readSession(session);
+      if (fresh === undefined) return {};
+      if (fresh.metadata.resourceVersion !== session.metadata.resourceVersion) input = await gather(fresh);
+    }
     const pass = await decideAndApply(input, this.applier, log);
     const { plan, resourceVersion } = pass;
     if (resourceVersion !== undefined) this.ownWrites.set(key, { resourceVersion, at: now.getTime() });
@@ -258,6 +269,14 @@ export class Reconciler {
     else this.removals.delete(key);
     if (plan.retryWithBackoff !== undefined) throw new Error(plan.retryWithBackoff);
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+  }
+
+  /** A GET of the session; undefined when it is gone (its delete event brings the rest). */
+  private async readSession(session: DebugSession): Promise<DebugSession | undefined> {
+    const { name = "", namespace = "" } = session.metadata;
+    const request = { group: GROUP, version: VERSION, plural: SESSION_PLURAL, namespace, name };
+    // The custom objects API is untyped; this path serves DebugSessions.
+    return (await this.opts.custom.getNamespacedCustomObject(request).catch(absentIf404)) as DebugSession | undefined;
   }
 }
 

@@ -268,8 +268,10 @@ export class Informer<T extends KubernetesObject> implements Lister<T> {
 function watchEnd(state: WatchState, err: unknown, stopped: boolean): string | Error {
   if (state.gone) return new GoneError();
   if (state.failure) return state.failure;
-  // The client's inactivity timeout and an ordinary server-side close both end a healthy watch:
-  // resume from the last resourceVersion at once.
+  // client-node's Watch ends a stream after 30 s without a byte (a quiet watch ends that way too, as
+  // the apiserver's BOOKMARKs come less often): a connection that went silent (a stalled
+  // proxy, a partition) is noticed then. That and an ordinary server-side close both end a healthy
+  // watch: resume from the last resourceVersion at once, on a new connection.
   const quietEnd = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
   if (!err || stopped || quietEnd) return state.resourceVersion;
   return err instanceof Error ? err : new Error(JSON.stringify(err));

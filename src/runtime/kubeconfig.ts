@@ -8,11 +8,28 @@ import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
 
 type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
 
+/** How long one API request may take when the caller sets no limit (the operator's --request-timeout). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 export class PooledKubeConfig extends KubeConfig {
   /** The Agent in use and the TLS settings it was made for. */
   private pooled: { key: string; dispatcher: Dispatcher } | undefined;
+  /**
+   * Every API call is abandoned after this long. Without it a call on a connection that went silent
+   * (a partition that drops packets, a proxy that stalls) waits for undici's 300 s header timeout,
+   * holding a worker and the key it reconciles: an expiry due then would wait as long.
+   */
+  readonly requestTimeoutMs: number;
+
+  constructor(requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
+    super();
+    this.requestTimeoutMs = requestTimeoutMs;
+  }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    // Generated API calls send the context's signal with the request (watches and log streams
+    // bring their own and ignore this one); a caller's own signal is kept.
+    if (context.getSignal() === undefined) context.setSignal(AbortSignal.timeout(this.requestTimeoutMs));
     // The library still computes headers (a rotated token is read as before) and a fresh Agent;
     // the fresh Agent has opened nothing yet, and is dropped unless the TLS settings changed.
     await super.applySecurityAuthentication(context);

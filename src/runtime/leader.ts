@@ -4,7 +4,7 @@
 import { V1MicroTime, type CoordinationV1Api, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { errorMessage, isConflict, isNotFound } from "./errors.ts";
-import { sleep } from "./timers.ts";
+import { sleep, withTimeout } from "./timers.ts";
 
 export interface LeaderElectionOptions {
   api: CoordinationV1Api;
@@ -51,9 +51,12 @@ export class LeaderElector {
     while (!this.stopped && this.leading) {
       await sleep(this.o.retryPeriodMs, this.stopping.signal);
       if (this.stopped) break;
-      if (await this.tryAcquireOrRenew()) {
+      // A renewal that hangs (a partition drops the packets) must not keep us leading past the
+      // deadline: another replica may take the Lease once it has seen it unrenewed that long.
+      const left = lastRenew + this.o.renewDeadlineMs - Date.now();
+      if (left > 0 && (await withTimeout(this.tryAcquireOrRenew(), left))) {
         lastRenew = Date.now();
-      } else if (Date.now() - lastRenew > this.o.renewDeadlineMs) {
+      } else if (Date.now() - lastRenew >= this.o.renewDeadlineMs) {
         this.leading = false;
         this.o.log.error({ lease: this.leaseName() }, "lost leadership: could not renew within the deadline");
         this.o.onStoppedLeading();
