@@ -33,6 +33,17 @@ export default defineConfig({
       },
       {
         test: {
+          // After e2e, alone (hack/run-tests.sh): kills and restarts the local cluster's components.
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          globalSetup: ["test/setup/cluster-node.ts"],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        test: {
           // Runs last, alone: takes the local cluster down and checks that nothing is left behind.
           name: "lifecycle",
           include: ["test/lifecycle/**/*.test.ts"],

@@ -33,6 +33,12 @@ fi
 reports+=(test-results/cluster.json)
 "${VITEST[@]}" --project integration --project e2e --outputFile.json=test-results/cluster.json || status=1
 
+if [[ -n ${E2E_LOCAL_CLUSTER:-} ]]; then
+  # Alone: it kills and restarts this cluster's apiserver and etcd (hack/cluster-fault.sh).
+  reports+=(test-results/faults.json)
+  "${VITEST[@]}" --project faults --outputFile.json=test-results/faults.json || status=1
+fi
+
 if [[ $started_cluster == 1 ]]; then
   # Brings the cluster down itself and checks nothing is left behind.
   reports+=(test-results/lifecycle.json)

@@ -150,6 +150,7 @@ export class Informer<T extends KubernetesObject> implements Lister<T> {
       try {
         if (resourceVersion === undefined) resourceVersion = await this.relist();
         resourceVersion = await this.watchFrom(resourceVersion);
+        this.opts.log.debug({ informer: this.opts.name, resourceVersion }, "watch ended; resuming");
         delay = initialMs;
       } catch (err) {
         if (this.stopped) break;

@@ -43,9 +43,12 @@ export function kubectl(args: string[], opts: { input?: string; as?: string; tim
 }
 
 /** kubectl in the background, so several requests can reach the apiserver at the same moment. */
-export function kubectlAsync(args: string[], opts: { input?: string } = {}): Promise<Run> {
+export function kubectlAsync(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(kubectlPath(), ["--kubeconfig", kubeconfigPath(), ...args], { stdio: "pipe" });
+    const child = spawn(kubectlPath(), ["--kubeconfig", kubeconfigPath(), ...args], {
+      stdio: "pipe",
+      timeout: opts.timeoutMs,
+    });
     let [stdout, stderr] = ["", ""];
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -159,6 +162,8 @@ export interface Operator {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   logs(): string;
   pid: number;
+  /** Settles with the exit code when the process exits (null when a signal ended it). */
+  exited: Promise<number | null>;
 }
 
 let operatorConfig: string | undefined;
@@ -205,20 +210,36 @@ current-context: c
   return file;
 }
 
+/** Where an operator runs: another kubeconfig (a proxy's address), a command it runs under (`ip netns exec NS`). */
+export interface OperatorPlacement {
+  kubeconfig?: string;
+  /** Execs node in the end (the operator's PID is the child's), as `ip netns exec NS` does. */
+  prefix?: string[];
+}
+
+/** The operator's kubeconfig with another server address (same CA, same token). */
+export function operatorKubeconfigFor(server: string): string {
+  const file = `${mkdtempSync(`${tmpdir()}/debugsession-operator-`)}/kubeconfig`;
+  const original = readFileSync(operatorKubeconfig(), "utf8");
+  writeFileSync(file, original.replace(/server: "[^"]*"/, `server: "${server}"`), { mode: 0o600 });
+  return file;
+}
+
 /**
  * Starts the operator from source (Node 24 runs TypeScript directly) against the suite's cluster, as
  * its ServiceAccount.
  */
-export function startOperator(extraArgs: string[] = []): Operator {
+export function startOperator(extraArgs: string[] = [], opts: OperatorPlacement = {}): Operator {
   // An ephemeral port for /metrics and the probes, so several operators can run side by side.
   const args = [
     "--kubeconfig",
-    operatorKubeconfig(),
+    opts.kubeconfig ?? operatorKubeconfig(),
     "--metrics-bind-address=127.0.0.1:0",
     "--health-probe-bind-address=0",
     ...extraArgs,
   ];
-  const child = spawn(process.execPath, [`${repoDir}/src/main.ts`, ...args], {
+  const [command, ...prefix] = [...(opts.prefix ?? []), process.execPath];
+  const child = spawn(command, [...prefix, `${repoDir}/src/main.ts`, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LOG_LEVEL: process.env.OPERATOR_LOG_LEVEL ?? "info" },
   });
@@ -229,6 +250,7 @@ export function startOperator(extraArgs: string[] = []): Operator {
   return {
     pid: child.pid ?? -1,
     logs: () => output,
+    exited,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;

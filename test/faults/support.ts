@@ -1,0 +1,368 @@
+// What the fault suites share: target pods, the sessions on them, and the invariants, counted from the
+// cluster (never from the operator's log): one debugger per session, no pod removed before its
+// expiresAt, every pod removed soon after expiresAt (or after the fault ended), every session ended,
+// no tainted pod left without a live session.
+//
+// Removal times come from the pods themselves: the target pods run httpd as PID 1, which ignores
+// SIGTERM, so an evicted pod stays Terminating for its whole grace period (GRACE_S) and a 1 s poll sees
+// its deletionTimestamp; the removal was requested at deletionTimestamp - deletionGracePeriodSeconds
+// (to the second).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
+import {
+  kubectlAsync,
+  repoDir,
+  kubectlOk,
+  startOperator,
+  testImage,
+  type Operator,
+  type OperatorPlacement,
+} from "../support/kube.ts";
+import { sessionYaml } from "../support/workloads.ts";
+
+export const GRACE_S = 30;
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+export function targetPodsYaml(names: string[]): string {
+  return names
+    .map(
+      (name) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, labels: {app: faults}}
+spec:
+  terminationGracePeriodSeconds: ${GRACE_S}
+  containers:
+  - {name: web, image: ${testImage}, imagePullPolicy: IfNotPresent, command: [httpd, -f, -p, "8080"]}
+`,
+    )
+    .join("---\n");
+}
+
+/** Target pods, Ready. */
+export function createTargetPods(ns: string, names: string[]): void {
+  kubectlOk(["-n", ns, "apply", "-f", "-"], { input: targetPodsYaml(names) });
+  kubectlOk(["-n", ns, "wait", "--for=condition=Ready", ...names.map((n) => `pod/${n}`), "--timeout=240s"]);
+}
+
+/** Session `name` on pod `pod-<name>`, with a debugger that runs until the pod goes. */
+export function sessionOnItsPod(name: string, ttl: string): string {
+  return sessionYaml(name, { targetPod: `pod-${name}`, ttl, command: ["sleep", "3600"], interactive: false });
+}
+
+interface PodSeen {
+  /** When the removal was requested (ms, to the second). */
+  removedAt?: number;
+  /** The most ephemeral containers the pod was ever seen with. */
+  maxDebuggers: number;
+}
+
+interface PodList {
+  items: {
+    metadata: { name: string; deletionTimestamp?: string; deletionGracePeriodSeconds?: number };
+    spec: { ephemeralContainers?: unknown[] };
+  }[];
+}
+
+/** Polls the namespace's pods every second (a failed poll, during an outage, is skipped). */
+export class PodLedger {
+  private readonly seen = new Map<string, PodSeen>();
+  private readonly ns: string;
+  private polling = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(ns: string) {
+    this.ns = ns;
+  }
+
+  start(): void {
+    this.polling = true;
+    this.loop = this.poll();
+  }
+
+  async stop(): Promise<void> {
+    this.polling = false;
+    await this.loop;
+  }
+
+  get(pod: string): PodSeen | undefined {
+    return this.seen.get(pod);
+  }
+
+  private async poll(): Promise<void> {
+    while (this.polling) {
+      const r = await kubectlAsync(["-n", this.ns, "get", "pods", "-o", "json"], { timeoutMs: 5_000 });
+      if (r.code === 0) this.note(JSON.parse(r.stdout) as PodList);
+      await sleep(1_000);
+    }
+  }
+
+  private note(pods: PodList): void {
+    for (const p of pods.items) {
+      const s = this.seen.get(p.metadata.name) ?? { maxDebuggers: 0 };
+      s.maxDebuggers = Math.max(s.maxDebuggers, p.spec.ephemeralContainers?.length ?? 0);
+      const { deletionTimestamp, deletionGracePeriodSeconds = 0 } = p.metadata;
+      if (deletionTimestamp && s.removedAt === undefined)
+        s.removedAt = Date.parse(deletionTimestamp) - deletionGracePeriodSeconds * 1000;
+      this.seen.set(p.metadata.name, s);
+    }
+  }
+}
+
+interface SessionList {
+  items: { metadata: { name: string }; spec: { targetPod: string }; status?: { phase?: string; expiresAt?: string } }[];
+}
+
+export async function sessions(ns: string): Promise<SessionList["items"]> {
+  const r = await kubectlAsync(["-n", ns, "get", "dbg", "-o", "json"], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`kubectl get dbg: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as SessionList).items;
+}
+
+export interface Figures {
+  sessions: number;
+  /** Sessions whose pod was seen with more than one debugger. */
+  duplicateDebuggers: string[];
+  /** Sessions whose pod never got one. */
+  neverInjected: string[];
+  /** Pods whose removal was requested before the second of their session's expiresAt. */
+  earlyRemovals: string[];
+  notRemoved: string[];
+  /** Removal request - max(expiresAt, when the operator could act again), ms. */
+  maxLagMs: number;
+  p50LagMs: number;
+  notTerminal: string[];
+  /** Tainted pods not being removed once every session ended. */
+  taintedLeft: string[];
+}
+
+/**
+ * The invariants over every session of `ns` (each on its own pod): call once every pod should be gone.
+ * `actsFrom(expiresAt)` says from when the operator could act on an expiry (a fault's end, when it fell
+ * within the fault); the lag counts from the later of the two.
+ */
+export async function invariants(
+  ns: string,
+  ledger: PodLedger,
+  actsFrom: (expiresAt: number) => number = (t) => t,
+): Promise<Figures> {
+  const all = await sessions(ns);
+  const lags: number[] = [];
+  const f: Figures = {
+    sessions: all.length,
+    duplicateDebuggers: [],
+    neverInjected: [],
+    earlyRemovals: [],
+    notRemoved: [],
+    maxLagMs: 0,
+    p50LagMs: 0,
+    notTerminal: [],
+    taintedLeft: [],
+  };
+  for (const s of all) {
+    const name = s.metadata.name;
+    const seen = ledger.get(s.spec.targetPod);
+    if ((seen?.maxDebuggers ?? 0) > 1) f.duplicateDebuggers.push(name);
+    if ((seen?.maxDebuggers ?? 0) === 0) f.neverInjected.push(name);
+    if (s.status?.phase !== "Expired") f.notTerminal.push(`${name}:${s.status?.phase ?? "-"}`);
+    const expiresAt = s.status?.expiresAt ? Date.parse(s.status.expiresAt) : undefined;
+    if (seen?.removedAt === undefined || expiresAt === undefined) {
+      f.notRemoved.push(name);
+      continue;
+    }
+    // deletionTimestamp has whole seconds: a request in the second before expiresAt is early.
+    if (seen.removedAt + 1_000 <= expiresAt) f.earlyRemovals.push(name);
+    lags.push(seen.removedAt - Math.max(expiresAt, actsFrom(expiresAt)));
+  }
+  lags.sort((a, b) => a - b);
+  f.maxLagMs = lags.at(-1) ?? 0;
+  f.p50LagMs = lags[Math.floor(lags.length / 2)] ?? 0;
+  const left = kubectlOk([
+    ...["-n", ns, "get", "pods", "-l", "debugging.dev/session"],
+    "-o",
+    'jsonpath={range .items[*]}{.metadata.name} {.metadata.deletionTimestamp}{"\\n"}{end}',
+  ]);
+  f.taintedLeft = left
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((fields) => fields[0] && fields.length === 1)
+    .map((fields) => fields[0]!);
+  return f;
+}
+
+/** Every invariant that holds whatever the fault; the lag bound is each test's own. */
+export function expectInvariants(f: Figures, maxLagMs: number): void {
+  expect(f.duplicateDebuggers, "sessions with a second debugger").toEqual([]);
+  expect(f.neverInjected, "sessions never injected").toEqual([]);
+  expect(f.earlyRemovals, "pods removed before expiresAt").toEqual([]);
+  expect(f.notRemoved, "pods never removed").toEqual([]);
+  expect(f.notTerminal, "sessions not Expired").toEqual([]);
+  expect(f.taintedLeft, "tainted pods left").toEqual([]);
+  expect(f.maxLagMs, "max removal lag (ms)").toBeLessThan(maxLagMs);
+}
+
+/**
+ * Runs an operator and starts it again whenever it exits, as a Deployment's kubelet would (an operator
+ * that lost its Lease exits 1 on purpose). `kill()` SIGKILLs the current process.
+ */
+export class Supervisor {
+  private current: Operator;
+  private running = true;
+  private readonly args: string[];
+  private readonly placement: OperatorPlacement;
+  readonly exits: { at: number; code: number | null }[] = [];
+  private logs = "";
+  private readonly watching: Promise<void>;
+
+  constructor(args: string[], placement: OperatorPlacement = {}) {
+    this.args = args;
+    this.placement = placement;
+    this.current = startOperator(args, placement);
+    this.watching = this.watch();
+  }
+
+  get pid(): number {
+    return this.current.pid;
+  }
+
+  private async watch(): Promise<void> {
+    while (this.running) {
+      const code = await this.current.exited;
+      this.logs += this.current.logs();
+      this.exits.push({ at: Date.now(), code });
+      if (!this.running) break;
+      await sleep(500); // the kubelet's restart is not instant either
+      if (this.running) this.current = startOperator(this.args, this.placement);
+    }
+  }
+
+  /** SIGKILL; the supervisor starts a new process. */
+  kill(): void {
+    process.kill(this.current.pid, "SIGKILL");
+  }
+
+  allLogs(): string {
+    return this.logs + (this.running ? this.current.logs() : "");
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.current.stop("SIGKILL");
+    await this.watching;
+  }
+}
+
+/** The operator's log, kept under test-results/ for whoever reads a failure. */
+export function keepLogs(name: string, logs: string): void {
+  mkdirSync(`${repoDir}/test-results`, { recursive: true });
+  writeFileSync(`${repoDir}/test-results/operator-${name}.log`, logs);
+}
+
+/** pino lines at error level or above, for the report. */
+export function errorLines(logs: string): string[] {
+  return logs.split("\n").filter((l) => /"level":(5|6)\d/.test(l));
+}
+
+// ---- a host of the test's own for the operator: a network namespace joined to the host by a veth pair
+
+export const OPERATOR_NETNS = "dbgsess-op";
+const VETH_HOST = "dbgsess-oh";
+const VETH_NS = "dbgsess-oo";
+const HOST_ADDR = "10.78.0.1";
+const NS_ADDR = "10.78.0.2";
+
+function ip(...args: string[]): void {
+  const r = spawnSync("ip", args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
+}
+
+function inNetns(...command: string[]): void {
+  ip("netns", "exec", OPERATOR_NETNS, ...command);
+}
+
+/** The namespace, its veth pair and a default route to the host (which serves the apiserver's address). */
+export function createOperatorNetns(): void {
+  removeOperatorNetns();
+  ip("netns", "add", OPERATOR_NETNS);
+  ip("link", "add", VETH_HOST, "type", "veth", "peer", "name", VETH_NS);
+  ip("link", "set", VETH_NS, "netns", OPERATOR_NETNS);
+  ip("addr", "add", `${HOST_ADDR}/24`, "dev", VETH_HOST);
+  ip("link", "set", VETH_HOST, "up");
+  inNetns("ip", "addr", "add", `${NS_ADDR}/24`, "dev", VETH_NS);
+  inNetns("ip", "link", "set", VETH_NS, "up");
+  inNetns("ip", "link", "set", "lo", "up");
+  inNetns("ip", "route", "add", "default", "via", HOST_ADDR);
+}
+
+/** Idempotent: also what a failed run left behind. */
+export function removeOperatorNetns(): void {
+  spawnSync("ip", ["netns", "del", OPERATOR_NETNS]);
+  spawnSync("ip", ["link", "del", VETH_HOST]);
+}
+
+/** Drops every packet between the namespace and the host, both ways, silently (no reset, no ICMP). */
+export function partition(): void {
+  inNetns("iptables", "-I", "OUTPUT", "-o", VETH_NS, "-j", "DROP");
+  inNetns("iptables", "-I", "INPUT", "-i", VETH_NS, "-j", "DROP");
+}
+
+export function heal(): void {
+  inNetns("iptables", "-F", "OUTPUT");
+  inNetns("iptables", "-F", "INPUT");
+}
+
+export const netnsPlacement = (kubeconfig: string): OperatorPlacement => ({
+  kubeconfig,
+  prefix: ["ip", "netns", "exec", OPERATOR_NETNS],
+});
+
+// ---- a TCP proxy of the test's own between the operator and the apiserver
+
+/**
+ * test/faults/stalling-proxy.ts in a process of its own (the test's own event loop stops during every
+ * synchronous kubectl call, which would stall the proxy too): SIGUSR1 freezes the connections open then.
+ */
+export class StallingProxy {
+  private readonly child: ChildProcess;
+  readonly port: Promise<number>;
+  private readonly lines: string[] = [];
+
+  constructor(upstream: { host: string; port: number }) {
+    const script = fileURLToPath(new URL("./stalling-proxy.ts", import.meta.url));
+    this.child = spawn(process.execPath, [script, upstream.host, String(upstream.port)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    this.port = new Promise((resolve, reject) => {
+      createInterface({ input: this.child.stdout! }).on("line", (line) => {
+        this.lines.push(line);
+        const m = /^listening (\d+)$/.exec(line);
+        if (m) resolve(Number(m[1]));
+      });
+      this.child.on("exit", (code) => reject(new Error(`stalling proxy exited (${code})`)));
+    });
+  }
+
+  /** Freezes every connection open now; resolves with how many. */
+  async stall(): Promise<number> {
+    const before = this.lines.length;
+    this.child.kill("SIGUSR1");
+    for (;;) {
+      const m = this.lines
+        .slice(before)
+        .map((l) => /^stalled (\d+)$/.exec(l))
+        .find(Boolean);
+      if (m) return Number(m[1]);
+      await sleep(50);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode === null) {
+      const exited = new Promise((r) => this.child.on("exit", r));
+      this.child.kill("SIGKILL");
+      await exited;
+    }
+  }
+}
