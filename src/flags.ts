@@ -35,7 +35,7 @@ export const FLAGS = {
     arg: "DUR",
     env: "REQUEST_TIMEOUT",
     default: "30s",
-    help: "how long one API request may take before it is abandoned and retried (watches end after that long without data)",
+    help: "how long an API request may wait for an answer (or the next part of one) before its connection is dropped",
     parse: durationMs,
   },
   "shutdown-grace": {
