@@ -23,6 +23,12 @@ export interface ListenAddress {
 
 export const FLAGS = {
   kubeconfig: { arg: "PATH", env: "KUBECONFIG", help: "kubeconfig to use (in a pod, its ServiceAccount)", parse: text },
+  namespace: {
+    arg: "NS",
+    env: "WATCH_NAMESPACE",
+    help: "watch and act in this namespace only (sessions, policies, pods, records); default: every namespace",
+    parse: text,
+  },
   workers: { arg: "N", env: "WORKERS", default: "64", help: "concurrent reconciles", parse: positiveInteger },
   "eviction-timeout": {
     arg: "DUR",

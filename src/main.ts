@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     queue,
     decide: { ...DEFAULT_DECIDE_OPTIONS, evictionTimeoutMs: flags["eviction-timeout"] },
     records: { minRetentionMs: flags["min-record-retention"], sweepIntervalMs: flags["record-sweep-interval"] },
+    namespace: flags.namespace || undefined,
     hooks: reconcilerHooks(metrics),
   });
   metrics.queueDepthFrom(() => queue.len());

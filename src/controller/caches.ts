@@ -18,6 +18,8 @@ export interface CacheOptions {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   log: Logger;
+  /** Only this namespace (the operator's --namespace); undefined: every namespace. */
+  namespace?: string;
   onInformerRestart?(informer: string): void;
 }
 
@@ -49,20 +51,25 @@ export class Caches {
         transform: stripForCache,
         onRestart: () => opts.onInformerRestart?.(name),
       });
-    this.sessions = informer<DebugSession>("debugsessions", `/apis/${GROUP}/${VERSION}/${SESSION_PLURAL}`, {
-      list: () => listCustom<DebugSession>(opts.custom, SESSION_PLURAL),
+    const { namespace } = opts;
+    const scope = namespace === undefined ? "" : `/namespaces/${namespace}`;
+    this.sessions = informer<DebugSession>("debugsessions", `/apis/${GROUP}/${VERSION}${scope}/${SESSION_PLURAL}`, {
+      list: () => listCustom<DebugSession>(opts.custom, SESSION_PLURAL, namespace),
       onEvent: (type, session, old) => handlers.onSession(type, session, old),
     });
-    this.pods = informer<V1Pod>("pods", "/api/v1/pods", {
+    this.pods = informer<V1Pod>("pods", `/api/v1${scope}/pods`, {
       watchQuery: { labelSelector: SESSION_LABEL },
       list: async () => {
-        const list = await opts.core.listPodForAllNamespaces({ labelSelector: SESSION_LABEL });
+        const labelSelector = SESSION_LABEL;
+        const list = await (namespace === undefined
+          ? opts.core.listPodForAllNamespaces({ labelSelector })
+          : opts.core.listNamespacedPod({ namespace, labelSelector }));
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
       },
       onEvent: (_type, pod) => handlers.onPod(pod),
     });
-    this.policies = informer<DebugPolicy>("debugpolicies", `/apis/${GROUP}/${VERSION}/${POLICY_PLURAL}`, {
-      list: () => listCustom<DebugPolicy>(opts.custom, POLICY_PLURAL),
+    this.policies = informer<DebugPolicy>("debugpolicies", `/apis/${GROUP}/${VERSION}${scope}/${POLICY_PLURAL}`, {
+      list: () => listCustom<DebugPolicy>(opts.custom, POLICY_PLURAL, namespace),
       onEvent: (_type, policy) => handlers.onPolicy(policy),
     });
   }
@@ -82,9 +89,12 @@ export class Caches {
   }
 }
 
-/** A LIST of one of our kinds across namespaces (client-node returns custom objects untyped). */
-async function listCustom<T>(custom: CustomObjectsApi, plural: string): Promise<ListResult<T>> {
-  const list = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as {
+/** A LIST of one of our kinds, in one namespace or all (client-node returns custom objects untyped). */
+async function listCustom<T>(custom: CustomObjectsApi, plural: string, namespace?: string): Promise<ListResult<T>> {
+  const request = { group: GROUP, version: VERSION, plural };
+  const list = (await (namespace === undefined
+    ? custom.listClusterCustomObject(request)
+    : custom.listNamespacedCustomObject({ ...request, namespace }))) as {
     items: T[];
     metadata?: { resourceVersion?: string };
   };

@@ -72,6 +72,8 @@ export interface ReconcilerOptions {
   recorder?: SessionRecorder;
   /** DebugSessionRecord retention: the floor under every policy's, and how often to look (flags). */
   records?: { minRetentionMs: number; sweepIntervalMs: number };
+  /** Only this namespace (--namespace); undefined: every namespace. */
+  namespace?: string;
 }
 
 export class Reconciler {
@@ -103,6 +105,7 @@ export class Reconciler {
     const { minRetentionMs, sweepIntervalMs } = opts.records ?? DEFAULT_RECORD_OPTIONS;
     this.sweeper = new RecordSweeper({
       custom: opts.custom,
+      namespace: opts.namespace,
       policy: (namespace, name) => this.policies.get(`${namespace}/${name}`),
       log: opts.log,
       minRetentionMs,

@@ -21,6 +21,8 @@ const PAGE = 500;
 
 export interface RecordSweeperOptions {
   custom: CustomObjectsApi;
+  /** Only the records of this namespace (the operator's --namespace); undefined: every namespace. */
+  namespace?: string;
   /** The policy cache: a record follows its policy's recordRetention as it is now. */
   policy: (namespace: string, name: string) => DebugPolicy | undefined;
   log: Logger;
@@ -108,10 +110,14 @@ export class RecordSweeper {
     let next = Infinity;
     let _continue: string | undefined;
     do {
-      const page = (await this.opts.custom.listClusterCustomObject(
-        { group: GROUP, version: VERSION, plural: RECORD_PLURAL, limit: PAGE, ...(_continue ? { _continue } : {}) },
-        METADATA_ONLY,
-      )) as { items?: { metadata: V1ObjectMeta }[]; metadata?: { continue?: string } };
+      const request = { group: GROUP, version: VERSION, plural: RECORD_PLURAL, limit: PAGE, _continue };
+      const { namespace } = this.opts;
+      const page = (await (namespace === undefined
+        ? this.opts.custom.listClusterCustomObject(request, METADATA_ONLY)
+        : this.opts.custom.listNamespacedCustomObject({ ...request, namespace }, METADATA_ONLY))) as {
+        items?: { metadata: V1ObjectMeta }[];
+        metadata?: { continue?: string };
+      };
       for (const { metadata } of page.items ?? []) {
         const policyName = metadata.annotations?.[RECORD_POLICY_ANNOTATION];
         const policy = policyName ? this.opts.policy(metadata.namespace ?? "", policyName) : undefined;

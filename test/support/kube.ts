@@ -213,6 +213,11 @@ current-context: c
 /** Where an operator runs: another kubeconfig (a proxy's address), a command it runs under (`ip netns exec NS`). */
 export interface OperatorPlacement {
   kubeconfig?: string;
+  /**
+   * The namespace it acts in (--namespace), so suites can share the cluster at the same time: each
+   * operator leaves the others' sessions alone. Unset: every namespace (such a suite runs alone).
+   */
+  namespace?: string;
   /** Execs node in the end (the operator's PID is the child's), as `ip netns exec NS` does. */
   prefix?: string[];
 }
@@ -236,6 +241,7 @@ export function startOperator(extraArgs: string[] = [], opts: OperatorPlacement 
     opts.kubeconfig ?? operatorKubeconfig(),
     "--metrics-bind-address=127.0.0.1:0",
     "--health-probe-bind-address=0",
+    ...(opts.namespace === undefined ? [] : [`--namespace=${opts.namespace}`]),
     ...extraArgs,
   ];
   const [command, ...prefix] = [...(opts.prefix ?? []), process.execPath];

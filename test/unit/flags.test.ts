@@ -5,6 +5,7 @@ describe("readFlags", () => {
   it("falls back to the defaults when neither a flag nor the environment gives a value", () => {
     expect(readFlags([], {})).toEqual({
       kubeconfig: undefined,
+      namespace: undefined,
       workers: 64,
       "min-record-retention": 86_400_000,
       "record-sweep-interval": 600_000,
@@ -23,6 +24,7 @@ describe("readFlags", () => {
 
   it.each([
     { args: [], env: { WORKERS: "8" }, flag: "workers", value: 8 },
+    { args: ["--namespace=team-a"], env: { WATCH_NAMESPACE: "team-b" }, flag: "namespace", value: "team-a" },
     { args: ["--workers", "4"], env: { WORKERS: "8" }, flag: "workers", value: 4 },
     { args: [], env: { KUBECONFIG: "/k" }, flag: "kubeconfig", value: "/k" },
     { args: ["--eviction-timeout=2m"], env: { EVICTION_TIMEOUT: "5s" }, flag: "eviction-timeout", value: 120_000 },
