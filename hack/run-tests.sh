@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test part of `make test`: unit tests, then the integration and e2e suites on one local node-tier
-# cluster (or on the cluster KUBECONFIG points at), then the cluster's own teardown test. Ends with
+# cluster (or on the cluster KUBECONFIG points at) with the fault suite beside them (local cluster
+# only), then the suites that need the cluster alone, then the cluster's own teardown test. Ends with
 # the line "N passed, N failed".
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_DIR"
@@ -30,14 +31,24 @@ if [[ -z ${KUBECONFIG:-} ]]; then
   export E2E_LOCAL_CLUSTER=1
 fi
 
+# The fault suite runs beside integration and e2e (each operator acts in its own namespace): it
+# mostly waits for TTLs to run out. Its output is shown once it is done, not interleaved.
+faults=
+if [[ -n ${E2E_LOCAL_CLUSTER:-} ]]; then
+  reports+=(test-results/faults.json)
+  "${VITEST[@]}" --project faults --outputFile.json=test-results/faults.json > test-results/faults.log 2>&1 &
+  faults=$!
+fi
 reports+=(test-results/cluster.json)
 "${VITEST[@]}" --project integration --project e2e --outputFile.json=test-results/cluster.json || status=1
-
-if [[ -n ${E2E_LOCAL_CLUSTER:-} ]]; then
-  # Alone: it kills and restarts this cluster's apiserver and etcd (hack/cluster-fault.sh).
-  reports+=(test-results/faults.json)
-  "${VITEST[@]}" --project faults --outputFile.json=test-results/faults.json || status=1
+if [[ -n $faults ]]; then
+  wait "$faults" || status=1
+  cat test-results/faults.log
 fi
+
+# Alone: an operator for every namespace, or the cluster's apiserver and etcd killed (hack/cluster-fault.sh).
+reports+=(test-results/serial.json)
+"${VITEST[@]}" --project serial --outputFile.json=test-results/serial.json || status=1
 
 if [[ $started_cluster == 1 ]]; then
   # Brings the cluster down itself and checks nothing is left behind.

@@ -75,7 +75,7 @@ ${userRoleBinding("mallory-policy-user", "mallory", "debugpolicy-user")}`,
     createBarePod(ns, "web");
     kubectlOk(["-n", ns, "label", "pod", "web", "app=web"]);
     createBarePod(ns, "bystander");
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
   });
 
   afterAll(async () => {

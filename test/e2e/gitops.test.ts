@@ -51,7 +51,7 @@ describe("GitOps: workload targets, notAfter, health", () => {
     ns = createNamespace("gitops");
     allowAllPolicy(ns);
     createWebDeployment(ns, "web", 3);
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
   });
 
   afterAll(async () => {

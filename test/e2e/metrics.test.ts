@@ -27,7 +27,7 @@ describe("metrics", () => {
     ns = createNamespace("metrics");
     allowAllPolicy(ns);
     createBarePod(ns, "web");
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
     port = await waitFor(
       () => Number(/"ports":\[(\d+)/.exec(operator.logs())?.[1]) || undefined,
       30_000,

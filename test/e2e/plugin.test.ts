@@ -64,7 +64,7 @@ ${userRoleBinding("erin-policy-user", "erin", "debugpolicy-user")}`,
     });
     createBarePod(ns, "web");
     createBarePod(ns, "other");
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
   });
 
   afterAll(async () => {

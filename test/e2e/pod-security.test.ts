@@ -27,7 +27,7 @@ describe("an injection Pod Security refuses", () => {
       "  allowedProfiles: [general, baseline, restricted, netadmin, sysadmin]\n  allowPrivileged: true\n",
     );
     createBarePod(ns, "web");
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
   });
   afterAll(async () => {
     await operator?.stop();

@@ -98,7 +98,7 @@ ${userRoleBinding("erin-policy-user", "erin", "debugpolicy-user")}`,
     createBarePod(ns, "loud");
     createBarePod(ns, "gone");
     // The floor under recordRetention is 24h by default; this suite checks a 20 s retention.
-    operator = startOperator(["--min-record-retention=1s"]);
+    operator = startOperator(["--min-record-retention=1s"], { namespace: ns });
   });
 
   afterAll(async () => {

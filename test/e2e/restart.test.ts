@@ -29,13 +29,13 @@ describe("operator restart", () => {
   it("removes the pod right after a restart that comes after expiresAt, with one container only", async () => {
     createBarePod(ns, "victim");
     const uid = podJson(ns, "victim")!.metadata.uid;
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
     applySession(ns, "s1", { targetPod: "victim", ttl: "1m", command: ["sleep", "3600"], interactive: false });
     kubectlOk(["-n", ns, "wait", "--for=condition=Injected", "debugsession/s1", "--timeout=60s"]);
 
     // A restart before expiry adopts the container instead of adding a second one.
     expect(await operator.stop("SIGKILL")).toBe(null);
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
     kubectlOk(["-n", ns, "wait", "--for=condition=Ready", "debugsession/s1", "--timeout=60s"]);
     expect(podJson(ns, "victim")!.spec.ephemeralContainers).toHaveLength(1);
 
@@ -48,7 +48,7 @@ describe("operator restart", () => {
     expect(pod?.metadata.deletionTimestamp).toBeUndefined();
 
     const restartedAt = Date.now();
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
     const removed = await waitFor(
       () => {
         const p = podJson(ns, "victim");

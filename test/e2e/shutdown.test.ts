@@ -45,7 +45,7 @@ describe("graceful shutdown under load", () => {
   });
 
   it("exits within 10 s of SIGTERM mid-burst; after a restart all 50 run, one container each", async () => {
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
     await waitFor(() => operator!.logs().includes('"caches synced"'), 30_000, "operator ready");
     const sessions = Array.from({ length: SESSIONS }, (_, i) => ({
       apiVersion: "debugging.dev/v1alpha1",
@@ -74,7 +74,7 @@ describe("graceful shutdown under load", () => {
     expect(took).toBeLessThan(10_000);
     expect(operator.logs()).toContain('"stopped"');
 
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
     await waitFor(
       () => {
         const phases = kubectlOk(["-n", ns, "get", "dbg", "-o", "jsonpath={.items[*].status.phase}"]).split(" ");

@@ -20,7 +20,7 @@ describe("target pod absent", () => {
     installCRDs();
     ns = createNamespace("absent");
     allowAllPolicy(ns);
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
   });
   afterAll(async () => {
     await operator.stop();

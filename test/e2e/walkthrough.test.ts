@@ -29,7 +29,7 @@ describe("walkthrough: apply, attach, expire", () => {
     installCRDs();
     ns = createNamespace("walk");
     allowAllPolicy(ns);
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
     createWebDeployment(ns);
     const pods = runningPods(ns, "web");
     expect(pods).toHaveLength(1);

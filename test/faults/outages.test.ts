@@ -85,7 +85,7 @@ describe.skipIf(!local)("apiserver and etcd outages", () => {
     const groups = { a: 7, b: 7, c: 6 };
     const pods = Object.entries(groups).flatMap(([g, n]) => Array.from({ length: n }, (_, i) => `pod-${g}${i}`));
     createTargetPods(ns, pods);
-    operator = startOperator();
+    operator = startOperator([], { namespace: ns });
     ledger.start();
     const started = Date.now();
     const a = await inject("a", groups.a, "1m");

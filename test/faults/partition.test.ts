@@ -58,12 +58,17 @@ describe.skipIf(!local)("a 60 s partition between the operator and the apiserver
   });
   afterAll(() => removeOperatorNetns());
 
-  /** A namespace with `names` as sessions (ttl 1m) injected; returns the first expiresAt. */
-  async function injected(prefix: string, names: string[]): Promise<number> {
+  /** The test's namespace; its operators act in it alone (--namespace). */
+  function namespace(prefix: string): string {
     ns = createNamespace(prefix);
     allowAllPolicy(ns);
     ledger = new PodLedger(ns);
     ledger.start();
+    return ns;
+  }
+
+  /** `names` as sessions (ttl 1m) injected; returns the first expiresAt. */
+  async function injected(names: string[]): Promise<number> {
     createTargetPods(
       ns,
       names.map((n) => `pod-${n}`),
@@ -86,8 +91,8 @@ describe.skipIf(!local)("a 60 s partition between the operator and the apiserver
 
   it("alone: recovers by itself and removes nothing from a stale view", async () => {
     const kubeconfig = operatorKubeconfig();
-    replicas.push(new Supervisor([], netnsPlacement(kubeconfig)));
-    const expiresAt = await injected("partition", ["a0", "a1", "a2", "raised"]);
+    replicas.push(new Supervisor([], netnsPlacement(kubeconfig, namespace("partition"))));
+    const expiresAt = await injected(["a0", "a1", "a2", "raised"]);
 
     // The partition starts 15 s before the first expiry; during it "raised" gets 2m instead of 1m and
     // two sessions are created that the operator cannot see yet.
@@ -118,14 +123,14 @@ describe.skipIf(!local)("a 60 s partition between the operator and the apiserver
   it("with leader election: the partitioned leader steps down before the other replica leads", async () => {
     const lease = `partition-${Date.now().toString(36)}`;
     const args = ["--leader-elect", `--leader-election-id=${lease}`];
-    const partitioned = new Supervisor(args, netnsPlacement(operatorKubeconfig()));
+    const partitioned = new Supervisor(args, netnsPlacement(operatorKubeconfig(), namespace("partition-le")));
     replicas.push(partitioned);
     const holder = (): string =>
       kubectlOk([...["-n", "debugsession-system", "get", "lease", lease], "-o", "jsonpath={.spec.holderIdentity}"]);
     await waitFor(() => holder() !== "", 60_000, "the first replica to lead", 500);
-    const other = new Supervisor(args);
+    const other = new Supervisor(args, { namespace: ns });
     replicas.push(other);
-    const expiresAt = await injected("partition-le", ["b0", "b1", "b2", "b3"]);
+    const expiresAt = await injected(["b0", "b1", "b2", "b3"]);
     const firstLeader = holder();
 
     await sleep(expiresAt - 15_000 - Date.now());

@@ -17,7 +17,6 @@ import {
 } from "../support/kube.ts";
 import {
   PodLedger,
-  StallingProxy,
   createTargetPods,
   expectInvariants,
   invariants,
@@ -26,6 +25,7 @@ import {
   sessions,
   sleep,
 } from "./support.ts";
+import { StallingProxy } from "../support/stalling.ts";
 import { readFileSync } from "node:fs";
 
 /** client-node's Watch timeout (30 s without a byte) + the informer's first retry + the reconcile. */
@@ -48,7 +48,7 @@ describe.skipIf(!local)("stalled connections between the operator and the apiser
     proxy = new StallingProxy({ host: server[1]!, port: Number(server[2]) });
     const port = await proxy.port;
     // The apiserver's certificate names 127.0.0.1.
-    operator = startOperator([], { kubeconfig: operatorKubeconfigFor(`https://127.0.0.1:${port}`) });
+    operator = startOperator([], { kubeconfig: operatorKubeconfigFor(`https://127.0.0.1:${port}`), namespace: ns });
   });
   afterAll(async () => {
     await operator?.stop("SIGKILL");

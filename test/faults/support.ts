@@ -7,10 +7,8 @@
 // SIGTERM, so an evicted pod stays Terminating for its whole grace period (GRACE_S) and a 1 s poll sees
 // its deletionTimestamp; the removal was requested at deletionTimestamp - deletionGracePeriodSeconds
 // (to the second).
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import {
   kubectlAsync,
@@ -213,6 +211,8 @@ export class Supervisor {
   private readonly args: string[];
   private readonly placement: OperatorPlacement;
   readonly exits: { at: number; code: number | null }[] = [];
+  /** Every SIGKILL this supervisor sent: which process, when. */
+  readonly kills: { pid: number; at: number }[] = [];
   private logs = "";
   private readonly watching: Promise<void>;
 
@@ -240,6 +240,7 @@ export class Supervisor {
 
   /** SIGKILL; the supervisor starts a new process. */
   kill(): void {
+    this.kills.push({ pid: this.current.pid, at: Date.now() });
     process.kill(this.current.pid, "SIGKILL");
   }
 
@@ -313,56 +314,8 @@ export function heal(): void {
   inNetns("iptables", "-F", "INPUT");
 }
 
-export const netnsPlacement = (kubeconfig: string): OperatorPlacement => ({
+export const netnsPlacement = (kubeconfig: string, namespace: string): OperatorPlacement => ({
   kubeconfig,
+  namespace,
   prefix: ["ip", "netns", "exec", OPERATOR_NETNS],
 });
-
-// ---- a TCP proxy of the test's own between the operator and the apiserver
-
-/**
- * test/faults/stalling-proxy.ts in a process of its own (the test's own event loop stops during every
- * synchronous kubectl call, which would stall the proxy too): SIGUSR1 freezes the connections open then.
- */
-export class StallingProxy {
-  private readonly child: ChildProcess;
-  readonly port: Promise<number>;
-  private readonly lines: string[] = [];
-
-  constructor(upstream: { host: string; port: number }) {
-    const script = fileURLToPath(new URL("./stalling-proxy.ts", import.meta.url));
-    this.child = spawn(process.execPath, [script, upstream.host, String(upstream.port)], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    this.port = new Promise((resolve, reject) => {
-      createInterface({ input: this.child.stdout! }).on("line", (line) => {
-        this.lines.push(line);
-        const m = /^listening (\d+)$/.exec(line);
-        if (m) resolve(Number(m[1]));
-      });
-      this.child.on("exit", (code) => reject(new Error(`stalling proxy exited (${code})`)));
-    });
-  }
-
-  /** Freezes every connection open now; resolves with how many. */
-  async stall(): Promise<number> {
-    const before = this.lines.length;
-    this.child.kill("SIGUSR1");
-    for (;;) {
-      const m = this.lines
-        .slice(before)
-        .map((l) => /^stalled (\d+)$/.exec(l))
-        .find(Boolean);
-      if (m) return Number(m[1]);
-      await sleep(50);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode === null) {
-      const exited = new Promise((r) => this.child.on("exit", r));
-      this.child.kill("SIGKILL");
-      await exited;
-    }
-  }
-}

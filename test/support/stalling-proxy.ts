@@ -1,4 +1,4 @@
-// A TCP proxy for the stalled-watch fault (test/faults/support.ts StallingProxy runs it):
+// A TCP proxy for the stalled-connection tests (test/support/stalling.ts StallingProxy runs it):
 //   node stalling-proxy.ts HOST PORT   prints "listening <port>", forwards each connection to HOST:PORT.
 // On SIGUSR1 it freezes every connection open at that moment: they stay open and nothing more crosses
 // them either way, not even a close; connections made afterwards forward as usual. It prints
