@@ -128,11 +128,19 @@ describe.skipIf(!local)("operator kill loop", () => {
       return stable === undefined ? t : Math.max(t, stable.at);
     };
     const figures = await invariants(ns, ledger, actsFrom);
+    const fromExpiry = await invariants(ns, ledger);
     const restarts = replicas.map((r) => r.exits.length);
     const heldBy = (at: number): string => holders.findLast((h) => h.at <= at)?.holder ?? "";
     const leaderKills = kills.filter((k) => heldBy(k.at).endsWith(`-${k.pid}`)).length;
     const errors = replicas.flatMap((r) => errorLines(r.allLogs()));
-    const summary = { ...figures, kills: kills.length, leaderKills, restarts, errorLines: errors.length };
+    const summary = {
+      ...figures,
+      maxLagFromExpiresAtMs: fromExpiry.maxLagMs,
+      kills: kills.length,
+      leaderKills,
+      restarts,
+      errorLines: errors.length,
+    };
     console.log(`operator kill loop: ${JSON.stringify(summary)}\n${errors.slice(0, 5).join("\n")}`);
     expect(kills.length, "the loop killed replicas").toBeGreaterThan(10);
     expectInvariants(figures, MAX_LAG_MS);
