@@ -132,3 +132,7 @@ undeploy: ## Removes what deploy/deploy-local installed; deletes every DebugSess
 .PHONY: bench
 bench: deps ## Runs the benchmarks; results in bench/out/results.json
 	hack/bench.sh
+
+.PHONY: soak
+soak: deps ## Soak run: SOAK_MINUTES (default 60) of mixed sessions on the real node; report in bench/out/soak.json
+	hack/soak.sh
