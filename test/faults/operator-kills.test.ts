@@ -12,10 +12,10 @@ import {
   installCRDs,
   kubectlAsync,
   kubectlOk,
-  waitFor,
 } from "../support/kube.ts";
 import {
   PodLedger,
+  allExpired,
   Supervisor,
   createTargetPods,
   errorLines,
@@ -23,7 +23,6 @@ import {
   invariants,
   keepLogs,
   sessionOnItsPod,
-  sessions,
   sleep,
   targetPodsYaml,
 } from "./support.ts";
@@ -104,12 +103,7 @@ describe.skipIf(!local)("operator kill loop", () => {
     }
 
     // The last session's expiry, then its removal and the Expired status.
-    await waitFor(
-      async () => (await sessions(ns)).every((s) => s.status?.phase === "Expired"),
-      3 * 60_000 + MAX_LAG_MS + 60_000,
-      "every session Expired",
-      2_000,
-    );
+    await allExpired(ns, 3 * 60_000 + MAX_LAG_MS + 60_000);
     killing = false;
     await killer;
     watchingLease = false;

@@ -17,6 +17,7 @@ import {
 } from "../support/kube.ts";
 import {
   PodLedger,
+  allExpired,
   createTargetPods,
   errorLines,
   expectInvariants,
@@ -102,13 +103,7 @@ describe.skipIf(!local)("apiserver and etcd outages", () => {
     const etcd = await outage("etcd", Math.min(...b) - 5_000);
     expect(Math.min(...c), "group c expires after both outages").toBeGreaterThan(etcd[1]);
 
-    await waitFor(
-      async () => (await sessions(ns)).every((s) => s.status?.phase === "Expired"),
-      Math.max(...c) - Date.now() + 90_000,
-      "every session Expired",
-      2_000,
-    );
-    await sleep(2_000); // one more poll of the pods
+    await allExpired(ns, Math.max(...c) - Date.now() + 90_000);
     const actsFrom = (t: number): number => [apiserver, etcd].find(([down, up]) => t >= down && t <= up)?.[1] ?? t;
     const figures = await invariants(ns, ledger, actsFrom);
     const errors = errorLines(operator.logs());

@@ -20,6 +20,7 @@ import {
 } from "../support/kube.ts";
 import {
   PodLedger,
+  allExpired,
   Supervisor,
   createOperatorNetns,
   createTargetPods,
@@ -79,16 +80,6 @@ describe.skipIf(!local)("a 60 s partition between the operator and the apiserver
     return Math.min(...all.map((s) => Date.parse(s.status!.expiresAt!)));
   }
 
-  async function allExpired(timeoutMs: number): Promise<void> {
-    await waitFor(
-      async () => (await sessions(ns)).every((s) => s.status?.phase === "Expired"),
-      timeoutMs,
-      "every session Expired",
-      2_000,
-    );
-    await sleep(2_000); // one more poll of the pods
-  }
-
   it("alone: recovers by itself and removes nothing from a stale view", async () => {
     const kubeconfig = operatorKubeconfig();
     replicas.push(new Supervisor([], netnsPlacement(kubeconfig, namespace("partition"))));
@@ -109,7 +100,7 @@ describe.skipIf(!local)("a 60 s partition between the operator and the apiserver
     heal();
     const healed = Date.now();
 
-    await allExpired(3 * 60_000);
+    await allExpired(ns, 3 * 60_000);
     const figures = await invariants(ns, ledger!, () => healed);
     const raised = (await sessions(ns)).find((s) => s.metadata.name === "raised")!;
     const errors = errorLines(replicas[0]!.allLogs());
@@ -146,7 +137,7 @@ describe.skipIf(!local)("a 60 s partition between the operator and the apiserver
     await sleep(cut + PARTITION_MS - Date.now());
     heal();
 
-    await allExpired(2 * 60_000);
+    await allExpired(ns, 2 * 60_000);
     const figures = await invariants(ns, ledger!);
     const stepDown = partitioned.exits[0];
     const logs = partitioned.allLogs();

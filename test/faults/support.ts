@@ -15,6 +15,7 @@ import {
   repoDir,
   kubectlOk,
   startOperator,
+  waitFor,
   testImage,
   type Operator,
   type OperatorPlacement,
@@ -117,6 +118,17 @@ export async function sessions(ns: string): Promise<SessionList["items"]> {
   const r = await kubectlAsync(["-n", ns, "get", "dbg", "-o", "json"], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`kubectl get dbg: ${r.stderr}`);
   return (JSON.parse(r.stdout) as SessionList).items;
+}
+
+/** Waits until every session of `ns` is Expired, then for one more poll of the pods (PodLedger). */
+export async function allExpired(ns: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    async () => (await sessions(ns)).every((s) => s.status?.phase === "Expired"),
+    timeoutMs,
+    "every session Expired",
+    2_000,
+  );
+  await sleep(2_000);
 }
 
 export interface Figures {
