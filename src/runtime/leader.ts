@@ -27,6 +27,8 @@ export class LeaderElector {
   private leading = false;
   /** Aborted by stop(); wakes a retry-period sleep at once. */
   private readonly stopping = new AbortController();
+  /** The acquire or renewal in flight: stop() waits for it, or its write could land after the release. */
+  private inflight: Promise<unknown> = Promise.resolve();
 
   constructor(opts: LeaderElectionOptions) {
     this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...opts };
@@ -39,8 +41,10 @@ export class LeaderElector {
   /** Runs until stop(): acquire, then renew every retry period; a renewal missing the deadline loses. */
   async run(): Promise<void> {
     while (!this.stopped && !this.leading) {
-      if (await this.tryAcquireOrRenew()) {
+      if (await this.attempt()) {
+        // Held even when stop() came meanwhile: it waits for this attempt, then releases the Lease.
         this.leading = true;
+        if (this.stopped) break;
         this.o.log.info({ lease: this.leaseName(), identity: this.o.identity }, "became leader");
         this.o.onStartedLeading();
         break;
@@ -54,7 +58,7 @@ export class LeaderElector {
       // A renewal that hangs (a partition drops the packets) must not keep us leading past the
       // deadline: another replica may take the Lease once it has seen it unrenewed that long.
       const left = lastRenew + this.o.renewDeadlineMs - Date.now();
-      if (left > 0 && (await withTimeout(this.tryAcquireOrRenew(), left))) {
+      if (left > 0 && (await withTimeout(this.attempt(), left))) {
         lastRenew = Date.now();
       } else if (Date.now() - lastRenew >= this.o.renewDeadlineMs) {
         this.leading = false;
@@ -67,6 +71,10 @@ export class LeaderElector {
   /** Stops campaigning; a leader gives the Lease up so another replica takes over at once. */
   async stop(): Promise<void> {
     this.stopping.abort();
+    // A renewal that read the Lease before our release would otherwise fail the release with a
+    // conflict (or write us back as holder), and the next leader would wait out leaseDuration. The
+    // wait is bounded: a hung request gives up at the renew deadline as the run loop does.
+    await withTimeout(this.inflight, this.o.renewDeadlineMs);
     if (!this.leading) return;
     this.leading = false;
     try {
@@ -81,6 +89,12 @@ export class LeaderElector {
     } catch (err) {
       this.o.log.warn({ err: errorMessage(err) }, "could not release the lease; it expires by itself");
     }
+  }
+
+  private attempt(): Promise<boolean> {
+    const p = this.tryAcquireOrRenew();
+    this.inflight = p;
+    return p;
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {

@@ -64,6 +64,34 @@ describe("LeaderElector on a real Lease", () => {
     expect(events).toEqual(["a leads", "b leads"]);
   });
 
+  it("releases the Lease when stop() lands on a renewal in flight", async () => {
+    // A renewal every millisecond: stop() nearly always finds one reading or writing the Lease. Were
+    // the release not to wait for it, the renewal's write would fail the release with a conflict
+    // (or put the holder back), and the Lease would stay held until it ran out.
+    for (let i = 0; i < 8; i++) {
+      const name = `busy-${i}`;
+      const e = new LeaderElector({
+        api,
+        namespace: ns,
+        name,
+        identity: "busy",
+        log,
+        leaseDurationMs: 30_000,
+        renewDeadlineMs: 20_000,
+        retryPeriodMs: 1,
+        onStartedLeading: () => undefined,
+        onStoppedLeading: () => undefined,
+      });
+      electors.push(e);
+      void e.run();
+      await waitFor(() => e.isLeader(), 10_000, `${name} to lead`);
+      await new Promise((r) => setTimeout(r, 50 + 17 * i));
+      await e.stop();
+      const lease = await api.readNamespacedLease({ name, namespace: ns });
+      expect(lease.spec?.holderIdentity, `${name} released`).toBeUndefined();
+    }
+  });
+
   it("takes over a Lease whose holder stopped renewing, after its leaseDuration", async () => {
     // A holder that vanished without releasing: a Lease renewed once, long ago as far as we know.
     await api.createNamespacedLease({
