@@ -3,7 +3,7 @@
 // same pod watch. Prints p50/p95 and the ratio of medians. Usage (cluster up, KUBECONFIG set):
 //   node bench/latency.ts        (make bench runs it)
 import { spawn } from "node:child_process";
-import { Watch, type V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import type { DebugSession } from "../src/api/types.ts";
 import { ephemeralContainerName } from "../src/controller/container.ts";
 import {
@@ -12,7 +12,7 @@ import {
   benchNamespace,
   custom,
   deleteNamespace,
-  kc,
+  client,
   kubectl,
   quantile,
   record,
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   // One watch sees both kinds of debugger start.
   const runningAt = new Map<string, number>();
   const waiters = new Map<string, (t: number) => void>();
-  const controller = await new Watch(kc).watch(
+  const controller = await client.watch(
     `/api/v1/namespaces/${ns}/pods`,
     {},
     (_phase: string, pod: V1Pod) => {

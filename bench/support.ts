@@ -3,8 +3,10 @@
 // Everything runs against the cluster KUBECONFIG points at (hack/bench.sh sets it up).
 import { spawn, spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { CoreV1Api, CustomObjectsApi, Watch, type V1Pod } from "@kubernetes/client-node";
-import { PooledKubeConfig } from "../src/runtime/kubeconfig.ts";
+import type { V1Pod } from "@kubernetes/client-node";
+import { kubeApis } from "../src/runtime/kube/api.ts";
+import { KubeClient } from "../src/runtime/kube/client.ts";
+import { loadClusterAccess } from "../src/runtime/kube/config.ts";
 import type { DebugSession } from "../src/api/types.ts";
 
 export const repo = new URL("..", import.meta.url).pathname;
@@ -13,12 +15,10 @@ export const IMAGE = process.env.TEST_IMAGE ?? "busybox:local";
 const kubeconfig = process.env.KUBECONFIG;
 if (!kubeconfig) throw new Error("KUBECONFIG must point at a cluster (make bench sets it for the local one)");
 
-// The operator's own connection handling (src/runtime/kubeconfig.ts), so the bare script's writes
-// cost what the operator's cost.
-export const kc = new PooledKubeConfig();
-kc.loadFromFile(kubeconfig);
-export const core = kc.makeApiClient(CoreV1Api);
-export const custom = kc.makeApiClient(CustomObjectsApi);
+// The operator's own API client (src/runtime/kube/), so the bare script's writes cost what the
+// operator's cost.
+export const client = new KubeClient(loadClusterAccess({ kubeconfig }));
+export const { core, custom } = kubeApis(client);
 export const SESSIONS = { group: "debugging.dev", version: "v1alpha1", plural: "debugsessions" } as const;
 
 export function kubectl(args: string[], input?: string): string {
@@ -191,7 +191,7 @@ export async function createSessions(ns: string, count: number, ttl: string, con
 export class FirstSeen<T extends { metadata?: { name?: string; resourceVersion?: string } }> {
   readonly at = new Map<string, number>();
   private waiter: { n: number; resolve: () => void } | undefined;
-  private controller: AbortController | undefined;
+  private controller: { abort(): void } | undefined;
   private stopped = false;
   private resourceVersion: string | undefined;
   private readonly path: string;
@@ -211,14 +211,13 @@ export class FirstSeen<T extends { metadata?: { name?: string; resourceVersion?:
     return w;
   }
 
-  /** Watches on; a watch that ends (client-node's 30 s inactivity timeout, a server close) resumes where it was. */
+  /** Watches on; a watch that ends (the client's 30 s inactivity timeout, a server close) resumes where it was. */
   private async connect(): Promise<void> {
-    const watch = new Watch(kc);
     const query = {
       allowWatchBookmarks: true,
       ...(this.resourceVersion ? { resourceVersion: this.resourceVersion } : {}),
     };
-    this.controller = await watch.watch(
+    this.controller = await client.watch(
       this.path,
       query,
       (type: string, obj: T) => {

@@ -3,7 +3,8 @@
 // library (create the session, add the ephemeral container, label the pod, write the status) at
 // a tuned concurrency, with no operator running. Pods run on KWOK nodes (hack/kwok-up.sh): a single
 // kubelet on 2 cores cannot host 1,000 pods. Ratio = bare time / our time (1.0: as fast as bare).
-import { PatchStrategy, setHeaderOptions, type V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
+import { jsonPatch, mergePatch } from "../src/runtime/kube/api.ts";
 import { SESSION_ANNOTATION, SESSION_LABEL, type DebugSession } from "../src/api/types.ts";
 import { attachCommand, ephemeralContainer } from "../src/controller/container.ts";
 import {
@@ -34,8 +35,6 @@ const BARE_CONCURRENCY = (process.env.BENCH_BARE_CONCURRENCY ?? "32,128").split(
 // Sessions are created as a GitOps sync or `kubectl apply` of a big list would, many at a time.
 const CREATE_CONCURRENCY = Number(process.env.BENCH_CREATE_CONCURRENCY ?? 64);
 const ROUNDS = Number(process.env.BENCH_THROUGHPUT_ROUNDS ?? 3);
-const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
-const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const indices = Array.from({ length: N }, (_, i) => i);
 
 async function ours(): Promise<{

@@ -22,10 +22,9 @@ import {
   startOperator,
   waitUntil,
 } from "./support.ts";
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { mergePatch } from "../src/runtime/kube/api.ts";
 
 const N = Number(process.env.BENCH_TTL_SESSIONS ?? 200);
-const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const wallClock = (t: number): number => performance.timeOrigin + t;
 
 async function main(): Promise<void> {

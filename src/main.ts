@@ -1,14 +1,5 @@
 // Flags and environment -> wire everything. `node dist/main.js --help` lists the flags (src/flags.ts).
 import { hostname } from "node:os";
-import {
-  AppsV1Api,
-  AuthorizationV1Api,
-  BatchV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  RbacAuthorizationV1Api,
-} from "@kubernetes/client-node";
 import { DEFAULT_DECIDE_OPTIONS } from "./controller/decide.ts";
 import { Reconciler } from "./controller/reconciler.ts";
 import { readFlags, helpText, type FlagValues, type ListenAddress } from "./flags.ts";
@@ -17,7 +8,9 @@ import { createLogger, type Logger } from "./observability/logger.ts";
 import { Metrics, countBy } from "./observability/metrics.ts";
 import { startServer, type ObservabilityServer } from "./observability/server.ts";
 import { errorMessage } from "./runtime/errors.ts";
-import { PooledKubeConfig } from "./runtime/kubeconfig.ts";
+import { kubeApis, type KubeApis } from "./runtime/kube/api.ts";
+import { KubeClient } from "./runtime/kube/client.ts";
+import { loadClusterAccess } from "./runtime/kube/config.ts";
 import { LeaderElector } from "./runtime/leader.ts";
 import { WorkQueue } from "./runtime/workqueue.ts";
 import { reconcilerHooks, workQueueHooks } from "./wiring.ts";
@@ -30,17 +23,11 @@ async function main(): Promise<void> {
   }
   const log = createLogger(flags["log-level"]);
   const workers = flags.workers;
-  const kc = kubeConfig(flags.kubeconfig, flags["request-timeout"]);
+  const apis = kubeApis(new KubeClient(loadClusterAccess({ kubeconfig: flags.kubeconfig }), flags["request-timeout"]));
   const metrics = new Metrics();
   const queue = new WorkQueue({ hooks: workQueueHooks(metrics) });
   const reconciler = new Reconciler({
-    kubeConfig: kc,
-    core: kc.makeApiClient(CoreV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
-    authz: kc.makeApiClient(AuthorizationV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    batch: kc.makeApiClient(BatchV1Api),
-    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
+    ...apis,
     log,
     workers,
     queue,
@@ -55,7 +42,7 @@ async function main(): Promise<void> {
   health.start();
   const addresses = [flags["metrics-bind-address"], flags["health-probe-bind-address"]];
   const servers = await startServers(addresses, metrics, health, log);
-  const elector = flags["leader-elect"] ? leaderElector(kc, flags, log, metrics, reconciler) : undefined;
+  const elector = flags["leader-elect"] ? leaderElector(apis, flags, log, metrics, reconciler) : undefined;
   stopOnSignals(flags["shutdown-grace"], log, async (graceMs) => {
     await reconciler.stop(graceMs);
     await elector?.stop();
@@ -63,7 +50,7 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => s.close()));
   });
 
-  const server = kc.getCurrentCluster()?.server;
+  const server = apis.client.access.server;
   log.info({ server, workers, leaderElect: elector !== undefined, ports: servers.map((s) => s.port) }, "starting");
   // Followers keep warm caches (and report ready) so a takeover starts reconciling at once.
   await reconciler.startCaches();
@@ -74,13 +61,6 @@ async function main(): Promise<void> {
     metrics.setLeader(true);
     reconciler.startWorkers();
   }
-}
-
-function kubeConfig(path: string | undefined, requestTimeoutMs: number): PooledKubeConfig {
-  const kc = new PooledKubeConfig(requestTimeoutMs);
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
 }
 
 /** Liveness and readiness of the three caches, read at every probe. */
@@ -106,9 +86,9 @@ async function startServers(
   return servers;
 }
 
-function leaderElector(kc: PooledKubeConfig, flags: FlagValues, log: Logger, metrics: Metrics, reconciler: Reconciler) {
+function leaderElector(apis: KubeApis, flags: FlagValues, log: Logger, metrics: Metrics, reconciler: Reconciler) {
   return new LeaderElector({
-    api: kc.makeApiClient(CoordinationV1Api),
+    api: apis.leases,
     namespace: flags["leader-election-namespace"],
     name: flags["leader-election-id"],
     identity: process.env.POD_NAME ?? `${hostname()}-${process.pid}`,

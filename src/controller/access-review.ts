@@ -1,5 +1,5 @@
 // RBAC's answer to "may this user use this DebugPolicy?", asked with a SubjectAccessReview.
-import type { AuthorizationV1Api } from "@kubernetes/client-node";
+import type { AuthorizationApi } from "../runtime/kube/api.ts";
 import { GROUP, POLICY_PLURAL } from "../api/types.ts";
 
 /** How long an "allowed" answer is reused. */
@@ -14,12 +14,12 @@ const PRUNE_ABOVE = 1_000;
  * is refused at once by admission (debugsession-requester-guard asks the authorizer itself).
  */
 export class AccessReviewer {
-  private readonly authz: AuthorizationV1Api;
+  private readonly authz: AuthorizationApi;
   private readonly now: () => number;
   /** Answers "allowed", by user, groups, namespace and policy: until when they hold. */
   private readonly allowedUntil = new Map<string, number>();
 
-  constructor(authz: AuthorizationV1Api, now: () => number) {
+  constructor(authz: AuthorizationApi, now: () => number) {
     this.authz = authz;
     this.now = now;
   }

@@ -1,6 +1,6 @@
 // The three caches a reconcile reads: every DebugSession and DebugPolicy, and only the pods the
 // operator injected into (selected by label), so memory follows sessions, not the cluster.
-import type { CoreV1Api, CustomObjectsApi, KubeConfig, V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import {
   GROUP,
@@ -11,11 +11,13 @@ import {
   type DebugPolicy,
   type DebugSession,
 } from "../api/types.ts";
+import type { KubeClient } from "../runtime/kube/client.ts";
+import type { CoreApi, CustomObjectsApi } from "../runtime/kube/api.ts";
 import { Informer, stripForCache, type EventType, type InformerOptions, type ListResult } from "../runtime/informer.ts";
 
 export interface CacheOptions {
-  kubeConfig: KubeConfig;
-  core: CoreV1Api;
+  client: KubeClient;
+  core: CoreApi;
   custom: CustomObjectsApi;
   log: Logger;
   /** Only this namespace (the operator's --namespace); undefined: every namespace. */
@@ -43,7 +45,7 @@ export class Caches {
     ): Informer<T> =>
       new Informer<T>({
         name,
-        kubeConfig: opts.kubeConfig,
+        watch: (...args) => opts.client.watch(...args),
         log: opts.log,
         watchPath,
         ...rest,
@@ -89,7 +91,7 @@ export class Caches {
   }
 }
 
-/** A LIST of one of our kinds, in one namespace or all (client-node returns custom objects untyped). */
+/** A LIST of one of our kinds, in one namespace or all (custom objects come untyped). */
 async function listCustom<T>(custom: CustomObjectsApi, plural: string, namespace?: string): Promise<ListResult<T>> {
   const request = { group: GROUP, version: VERSION, plural };
   const list = (await (namespace === undefined

@@ -1,6 +1,7 @@
 // The pods a workload or a label selector stands for, read from the apiserver (the pod cache holds only
 // tainted pods). Used only while a session has no pod yet; once injected, the session names its pod.
-import type { AppsV1Api, BatchV1Api, CoreV1Api, V1LabelSelector, V1ObjectMeta, V1Pod } from "@kubernetes/client-node";
+import type { V1LabelSelector, V1ObjectMeta, V1Pod } from "@kubernetes/client-node";
+import type { CoreApi, WorkloadsApi } from "../runtime/kube/api.ts";
 import type { DebugSession, LabelSelector, TargetRef } from "../api/types.ts";
 import { isNotFound } from "../runtime/errors.ts";
 import { matchesSelector, selectorQuery } from "../policy/selector.ts";
@@ -13,14 +14,12 @@ interface Workload {
 }
 
 export class CandidateLister {
-  private readonly core: CoreV1Api;
-  private readonly apps: AppsV1Api;
-  private readonly batch: BatchV1Api;
+  private readonly core: CoreApi;
+  private readonly workloads: WorkloadsApi;
 
-  constructor(clients: { core: CoreV1Api; apps: AppsV1Api; batch: BatchV1Api }) {
+  constructor(clients: { core: CoreApi; workloads: WorkloadsApi }) {
     this.core = clients.core;
-    this.apps = clients.apps;
-    this.batch = clients.batch;
+    this.workloads = clients.workloads;
   }
 
   async list(session: DebugSession): Promise<Candidates> {
@@ -54,7 +53,9 @@ export class CandidateLister {
     for (const p of pods) {
       const rs = controllerRef(p.metadata);
       if (rs?.kind !== "ReplicaSet" || owners.has(rs.name)) continue;
-      const replicaSet = await this.apps.readNamespacedReplicaSet({ namespace, name: rs.name }).catch(() => undefined);
+      const replicaSet = await this.workloads
+        .readNamespacedReplicaSet({ namespace, name: rs.name })
+        .catch(() => undefined);
       owners.set(rs.name, replicaSet?.metadata?.uid === rs.uid && controllerUID(replicaSet.metadata) === uid);
     }
     return { pods: pods.filter((p) => owners.get(controllerRef(p.metadata)?.name ?? "") === true) };
@@ -63,15 +64,15 @@ export class CandidateLister {
   private read(namespace: string, { kind, name }: TargetRef): Promise<Workload> {
     switch (kind) {
       case "Deployment":
-        return this.apps.readNamespacedDeployment({ namespace, name });
+        return this.workloads.readNamespacedDeployment({ namespace, name });
       case "StatefulSet":
-        return this.apps.readNamespacedStatefulSet({ namespace, name });
+        return this.workloads.readNamespacedStatefulSet({ namespace, name });
       case "ReplicaSet":
-        return this.apps.readNamespacedReplicaSet({ namespace, name });
+        return this.workloads.readNamespacedReplicaSet({ namespace, name });
       case "DaemonSet":
-        return this.apps.readNamespacedDaemonSet({ namespace, name });
+        return this.workloads.readNamespacedDaemonSet({ namespace, name });
       case "Job":
-        return this.batch.readNamespacedJob({ namespace, name });
+        return this.workloads.readNamespacedJob({ namespace, name });
     }
   }
 }

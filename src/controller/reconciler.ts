@@ -1,15 +1,6 @@
 // The DebugSession reconciler: caches, event -> key mapping, and the loop: gather, decide, apply.
 import { randomUUID } from "node:crypto";
-import type {
-  AppsV1Api,
-  AuthorizationV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  RbacAuthorizationV1Api,
-  V1Pod,
-} from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import {
   DEFAULT_POLICY,
@@ -22,6 +13,7 @@ import {
 } from "../api/types.ts";
 import { errorMessage, isNotFound } from "../runtime/errors.ts";
 import { objectKey, type Informer } from "../runtime/informer.ts";
+import type { KubeApis } from "../runtime/kube/api.ts";
 import { withTimeout } from "../runtime/timers.ts";
 import { WorkQueue, runWorkers, type Result } from "../runtime/workqueue.ts";
 import { AccessReviewer } from "./access-review.ts";
@@ -44,16 +36,11 @@ const DEFAULT_RECORD_OPTIONS = { minRetentionMs: 24 * 3_600_000, sweepIntervalMs
 /** How long a reconcile waits for the cache to show our own last write of a session. */
 const OWN_WRITE_WAIT_MS = 2_000;
 
-export interface ReconcilerOptions {
-  kubeConfig: KubeConfig;
-  core: CoreV1Api;
-  custom: CustomObjectsApi;
-  authz: AuthorizationV1Api;
-  /** Workloads a session names in spec.targetRef (read only). */
-  apps: AppsV1Api;
-  batch: BatchV1Api;
-  /** The requester's attach grant (Role and RoleBinding per session). */
-  rbac: RbacAuthorizationV1Api;
+/**
+ * The API: `workloads` reads what a session names in spec.targetRef, `rbac` writes the requester's
+ * attach grant (Role and RoleBinding per session); `leases` belong to leader election, not here.
+ */
+export interface ReconcilerOptions extends Omit<KubeApis, "leases"> {
   log: Logger;
   workers: number;
   decide?: DecideOptions;
@@ -66,9 +53,9 @@ export interface ReconcilerOptions {
       onOrphanRemoved?(how: ExpiryAction, lagMs: number | undefined): void;
     };
   queue?: WorkQueue;
-  /** Where the writes go; the client-node implementation unless a test brings its own. */
+  /** Where the writes go; the API implementation unless a test brings its own. */
   writer?: ClusterWriter;
-  /** Saves DebugSessionRecords; the client-node implementation unless a test brings its own. */
+  /** Saves DebugSessionRecords; the API implementation unless a test brings its own. */
   recorder?: SessionRecorder;
   /** DebugSessionRecord retention: the floor under every policy's, and how often to look (flags). */
   records?: { minRetentionMs: number; sweepIntervalMs: number };

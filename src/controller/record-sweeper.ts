@@ -1,7 +1,8 @@
 // Retention of DebugSessionRecords: on the leader, list them (metadata only: a transcript is never
 // downloaded to decide its age), delete those past their retention, and sleep until the next is due
 // (or the sweep interval, whichever is first).
-import { setHeaderOptions, type CustomObjectsApi, type V1ObjectMeta } from "@kubernetes/client-node";
+import type { V1ObjectMeta } from "@kubernetes/client-node";
+import type { CustomObjectsApi, ListOptions } from "../runtime/kube/api.ts";
 import type { Logger } from "pino";
 import { parseDuration } from "../api/duration.ts";
 import {
@@ -16,7 +17,7 @@ import {
 import { apiMessage, isConflict, isNotFound, unless } from "../runtime/errors.ts";
 import { sleep } from "../runtime/timers.ts";
 
-const METADATA_ONLY = setHeaderOptions("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1");
+const METADATA_ONLY: ListOptions = { accept: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1" };
 const PAGE = 500;
 
 export interface RecordSweeperOptions {

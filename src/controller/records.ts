@@ -1,10 +1,12 @@
 // Saving a DebugSessionRecord: the debugger's transcript and the target's log tail read once through
 // pods/log (bounded by limitBytes and by what is kept), the session's Events, one create, and one
 // JSON audit line on the operator's log. record-content.ts builds what is saved.
-import { Log, type CoreV1Api, type CustomObjectsApi, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { GROUP, RECORD_PLURAL, VERSION, type DebugSession, type RecordedEvent, type SavedLog } from "../api/types.ts";
-import { apiMessage, errorMessage, isAdmissionRefusal, isConflict, statusCode } from "../runtime/errors.ts";
+import { apiMessage, isAdmissionRefusal, isConflict, statusCode } from "../runtime/errors.ts";
+import type { CoreApi, CustomObjectsApi } from "../runtime/kube/api.ts";
+import type { KubeClient } from "../runtime/kube/client.ts";
 import { withTimeout } from "../runtime/timers.ts";
 import type { RecordWrite } from "./plan.ts";
 import {
@@ -23,8 +25,6 @@ import { FIELD_MANAGER } from "./writer.ts";
 
 /** A log read that takes longer keeps what arrived and says so (a kubelet that never answers included). */
 const LOG_READ_TIMEOUT_MS = 10_000;
-/** What client-node's Log says of any refused read but a 500. */
-const LOG_CLIENT_GENERIC = "Error occurred in log request";
 /** After a node's kubelet failed to answer, its other pods' logs are not asked for for this long. */
 const NODE_SILENT_MS = 60_000;
 /** Sessions whose record is known to exist, so a retried pass (a refused eviction) reads no log again. */
@@ -57,9 +57,9 @@ export interface SessionRecorder {
 }
 
 export class ApiSessionRecorder implements SessionRecorder {
-  private readonly core: CoreV1Api;
+  private readonly core: CoreApi;
   private readonly custom: CustomObjectsApi;
-  private readonly logs: Log;
+  private readonly client: KubeClient;
   private readonly hooks: RecordHooks;
   private readonly saved = new Set<string>();
   /** session UID -> the Events this operator recorded on it (since it started), oldest first. */
@@ -69,10 +69,10 @@ export class ApiSessionRecorder implements SessionRecorder {
   /** Sessions created before this instant may have Events this operator did not record: those are LISTed. */
   private readonly startedAt = Date.now();
 
-  constructor(opts: { kubeConfig: KubeConfig; core: CoreV1Api; custom: CustomObjectsApi; hooks?: RecordHooks }) {
+  constructor(opts: { client: KubeClient; core: CoreApi; custom: CustomObjectsApi; hooks?: RecordHooks }) {
     this.core = opts.core;
     this.custom = opts.custom;
-    this.logs = new Log(opts.kubeConfig);
+    this.client = opts.client;
     this.hooks = opts.hooks ?? {};
   }
 
@@ -201,17 +201,19 @@ export class ApiSessionRecorder implements SessionRecorder {
       sink.on("error", () => resolve(false));
     });
     const deadline = Date.now() + LOG_READ_TIMEOUT_MS;
-    const opened = this.logs.log(namespace, pod, container, sink, {
-      follow: false,
-      limitBytes: limits.readBytes,
-      ...(limits.tailLines !== undefined ? { tailLines: limits.tailLines } : {}),
-    });
-    let controller: AbortController | undefined;
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`;
+    const opened = this.client.stream(
+      path,
+      { container, limitBytes: limits.readBytes, tailLines: limits.tailLines },
+      sink,
+    );
+    let controller: { abort(): void } | undefined;
     try {
       // The apiserver may take long to reach a node that does not answer: bounded like the read.
       controller = await withTimeout(opened, LOG_READ_TIMEOUT_MS);
     } catch (err) {
-      const error = await this.whyNoLog(namespace, pod, container, err);
+      // A refusal (400, 403, 404) or a kubelet the apiserver could not reach, in the apiserver's words.
+      const error = `the log could not be read: ${apiMessage(err)}`;
       // 5xx: the apiserver could not reach the kubelet (not a refusal about this pod or container).
       if ((statusCode(err) ?? 0) >= 500) this.silence(node, error);
       return { error };
@@ -232,21 +234,5 @@ export class ApiSessionRecorder implements SessionRecorder {
           : "the log read broke off; what arrived is kept";
     const hitLimit = sink.total >= limits.readBytes;
     return savedLog(sink.head, sink.tail, sink.total, limits.compressedCap, hitLimit || error !== undefined, error);
-  }
-
-  /**
-   * client-node's Log reports a refused read (400, 403, 404) without the apiserver's message; one
-   * byte asked through the typed API brings the message back.
-   */
-  private async whyNoLog(namespace: string, pod: string, container: string, first: unknown): Promise<string> {
-    const said = apiMessage(first);
-    // A 500 (the kubelet unreachable) comes with the apiserver's own message: no second request.
-    if (!said.includes(LOG_CLIENT_GENERIC)) return `the log could not be read: ${said}`;
-    try {
-      await this.core.readNamespacedPodLog({ namespace, name: pod, container, limitBytes: 1 });
-      return `the log could not be read: ${errorMessage(first)}`;
-    } catch (err) {
-      return `the log could not be read: ${apiMessage(err)}`;
-    }
   }
 }

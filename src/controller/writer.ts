@@ -1,16 +1,8 @@
 // The narrow interface every write of the operator goes through (the CronJob controller's jobControl):
-// a real implementation over client-node here, an in-memory one in the tests. Wire formats (JSON
+// a real implementation over the API client here, an in-memory one in the tests. Wire formats (JSON
 // patches, preconditions, the joined annotation) live in the real implementation only.
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Api,
-  type CoreV1Event,
-  type CustomObjectsApi,
-  type RbacAuthorizationV1Api,
-  type V1EphemeralContainer,
-  type V1Pod,
-} from "@kubernetes/client-node";
+import type { CoreV1Event, V1EphemeralContainer, V1Pod } from "@kubernetes/client-node";
+import { jsonPatch, mergePatch, type CoreApi, type CustomObjectsApi, type RbacApi } from "../runtime/kube/api.ts";
 import { apiMessage, isConflict, isInvalid, isNotFound, unless } from "../runtime/errors.ts";
 import type { PodMark, Subject } from "./plan.ts";
 import { sessionLabelValue } from "./container.ts";
@@ -58,17 +50,15 @@ export interface ClusterWriter {
   revokeAttach(namespace: string, role: string): Promise<void>;
 }
 
-const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
-const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 export const FIELD_MANAGER = "debugsession-operator";
 const escapePointer = (s: string): string => s.replace(/~/g, "~0").replace(/\//g, "~1");
 
 export class ApiClusterWriter implements ClusterWriter {
-  private readonly core: CoreV1Api;
+  private readonly core: CoreApi;
   private readonly custom: CustomObjectsApi;
-  private readonly rbac: RbacAuthorizationV1Api;
+  private readonly rbac: RbacApi;
 
-  constructor(clients: { core: CoreV1Api; custom: CustomObjectsApi; rbac: RbacAuthorizationV1Api }) {
+  constructor(clients: { core: CoreApi; custom: CustomObjectsApi; rbac: RbacApi }) {
     this.core = clients.core;
     this.custom = clients.custom;
     this.rbac = clients.rbac;

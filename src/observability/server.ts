@@ -1,7 +1,8 @@
 // The HTTP endpoint kubelet probes and Prometheus scrape: GET /metrics, /healthz, /readyz.
 // Probe bodies follow kube-apiserver's shape ("[-]name failed: reason") so a person reading
 // `kubectl describe pod` sees which check failed. A request can never crash the process.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { http } from "../runtime/node-http.ts";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { HealthReport, HealthState } from "./health.ts";
@@ -29,7 +30,7 @@ const TEXT = "text/plain; charset=utf-8";
 /** Resolves once listening; rejects if the port cannot be bound. */
 export function startServer(opts: ServerOptions): Promise<ObservabilityServer> {
   const { metrics, health, log } = opts;
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     handle(req, res, metrics, health).catch((err: unknown) => {
       log.error({ err, method: req.method, url: req.url }, "observability request failed");
       if (res.headersSent) {

@@ -1,8 +1,15 @@
-// What the apiserver said, from client-node's ApiException (whose body may be a string or an object).
-import { ApiException } from "@kubernetes/client-node";
+// What the apiserver said: KubeApiError's code and Status (client-node's ApiException, which tests'
+// clients throw, has the same two fields; its body may be a string or an object).
+
+/** An error that carries the apiserver's answer: an HTTP code and the body. */
+function apiError(err: unknown): { code: number; body: unknown } | undefined {
+  if (typeof err !== "object" || err === null || !("code" in err) || !("body" in err)) return undefined;
+  return typeof err.code === "number" ? { code: err.code, body: err.body } : undefined;
+}
 
 export function statusCode(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
+  const answered = apiError(err);
+  if (answered) return answered.code;
   if (typeof err === "object" && err !== null && "statusCode" in err && typeof err.statusCode === "number") {
     return err.statusCode;
   }
@@ -16,14 +23,15 @@ export function errorMessage(err: unknown): string {
 
 /** The apiserver's Status message when there is one, else the error's own message. */
 export function apiMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body: unknown = err.body;
+  const answered = apiError(err);
+  if (answered) {
+    const body = answered.body;
     let parsed: unknown = body;
     if (typeof body === "string") {
       try {
         parsed = JSON.parse(body);
       } catch {
-        return body || err.message;
+        return body || errorMessage(err);
       }
     }
     if (typeof parsed === "object" && parsed !== null && "message" in parsed && typeof parsed.message === "string") {

@@ -1,7 +1,7 @@
-// A list+watch cache on client-node's Watch. Unlike client-node's own informer it never stops: it
+// A list+watch cache on KubeClient's watch. Unlike client-node's own informer it never stops: it
 // resumes from the last resourceVersion, relists on 410 Gone, and restarts with backoff on any other
 // error. "Synced" means the first list really arrived. Handlers only see add/update/delete.
-import { Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { errorMessage } from "./errors.ts";
 import { sleep } from "./timers.ts";
@@ -16,7 +16,7 @@ export type EventType = "add" | "update" | "delete";
 /** What a watch event carries; an ERROR event carries a Status (code, message) instead of an object. */
 export type WatchObject<T> = T & { code?: number; message?: string };
 
-/** client-node's `Watch.watch`: resolves once the stream is open, with what aborts it. */
+/** KubeClient's `watch`: resolves once the stream is open, with what aborts it. */
 export type WatchFunction<T> = (
   path: string,
   query: Record<string, string | number | boolean | undefined>,
@@ -32,7 +32,6 @@ export interface Lister<T> {
 
 export interface InformerOptions<T extends KubernetesObject> {
   name: string;
-  kubeConfig: KubeConfig;
   /** A LIST of the same collection the watch path serves. */
   list: () => Promise<ListResult<T>>;
   /** e.g. /apis/debugging.dev/v1alpha1/debugsessions or /api/v1/pods */
@@ -42,8 +41,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   onRestart?: (reason: string) => void;
   log: Logger;
   backoff?: { initialMs: number; maxMs: number };
-  /** Tests inject a fake; the default is client-node's Watch on `kubeConfig`. */
-  watch?: WatchFunction<T>;
+  /** KubeClient's watch; tests bring a fake. */
+  watch: WatchFunction<T>;
   /** Applied to every object before it is stored (client-go's TransformFunc): drop what no reader needs. */
   transform?: (obj: T) => T;
 }
@@ -94,7 +93,7 @@ export class Informer<T extends KubernetesObject> implements Lister<T> {
 
   constructor(opts: InformerOptions<T>) {
     this.opts = opts;
-    this.watch = opts.watch ?? ((...args) => new Watch(opts.kubeConfig).watch(...args));
+    this.watch = opts.watch;
   }
 
   /** True once the first LIST has filled the cache. */
@@ -269,7 +268,7 @@ export class Informer<T extends KubernetesObject> implements Lister<T> {
 function watchEnd(state: WatchState, err: unknown, stopped: boolean): string | Error {
   if (state.gone) return new GoneError();
   if (state.failure) return state.failure;
-  // client-node's Watch ends a stream after 30 s without a byte (a quiet watch ends that way too, as
+  // KubeClient ends a watch after 30 s without a byte (a quiet watch ends that way too, as
   // the apiserver's BOOKMARKs come less often): a connection that went silent (a stalled
   // proxy, a partition) is noticed then. That and an ordinary server-side close both end a healthy
   // watch: resume from the last resourceVersion at once, on a new connection.

@@ -1,13 +1,13 @@
-// Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics (client-node has no
-// helper). Expiry is judged by when *we* last saw the record change, plus the holder's own
+// Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics. Expiry is judged by when *we* last saw the record change, plus the holder's own
 // leaseDurationSeconds, never by the times written in it: clocks of two pods need not agree.
-import { V1MicroTime, type CoordinationV1Api, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import type { V1Lease, V1LeaseSpec } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { errorMessage, isConflict, isNotFound } from "./errors.ts";
+import { microTime, type LeaseApi } from "./kube/api.ts";
 import { sleep, withTimeout } from "./timers.ts";
 
 export interface LeaderElectionOptions {
-  api: CoordinationV1Api;
+  api: Pick<LeaseApi, "readNamespacedLease" | "createNamespacedLease" | "replaceNamespacedLease">;
   namespace: string;
   name: string;
   identity: string;
@@ -80,9 +80,9 @@ export class LeaderElector {
     try {
       const lease = await this.o.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
       if (lease.spec?.holderIdentity !== this.o.identity) return;
-      // Times read back are plain Dates; MicroTime wants six fractional digits on the way out.
-      const acquireTime = lease.spec.acquireTime ? new V1MicroTime(lease.spec.acquireTime) : undefined;
-      const renewTime = new V1MicroTime();
+      // Times read back are strings; MicroTime wants six fractional digits on the way out.
+      const acquireTime = lease.spec.acquireTime ? microTime(new Date(lease.spec.acquireTime)) : undefined;
+      const renewTime = microTime();
       lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime, acquireTime };
       await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
       this.o.log.info({ lease: this.leaseName() }, "released leadership");
@@ -99,7 +99,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { api, namespace, name } = this.o;
-    const now = new V1MicroTime();
+    const now = microTime();
     try {
       let lease: V1Lease;
       try {
@@ -139,7 +139,7 @@ export class LeaderElector {
   }
 
   /** The spec with us as holder, renewed `now`; a change of hands is an acquisition and a transition. */
-  private ourSpec(spec: V1LeaseSpec, now: V1MicroTime): V1LeaseSpec {
+  private ourSpec(spec: V1LeaseSpec, now: Date): V1LeaseSpec {
     const holder = spec.holderIdentity ?? "";
     const changingHands = holder !== this.o.identity;
     return {
@@ -147,7 +147,7 @@ export class LeaderElector {
       holderIdentity: this.o.identity,
       leaseDurationSeconds: this.durationSeconds(),
       renewTime: now,
-      acquireTime: changingHands || !spec.acquireTime ? now : new V1MicroTime(spec.acquireTime),
+      acquireTime: changingHands || !spec.acquireTime ? now : microTime(new Date(spec.acquireTime)),
       leaseTransitions: (spec.leaseTransitions ?? 0) + (changingHands && holder !== "" ? 1 : 0),
     };
   }

@@ -1,19 +1,21 @@
 // Leader election on a real Lease: one leader at a time, a released Lease is taken over at once, a
 // dead leader's Lease after leaseDuration.
-import { CoordinationV1Api, V1MicroTime } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LeaseApi, microTime } from "../../src/runtime/kube/api.ts";
+import { KubeClient } from "../../src/runtime/kube/client.ts";
+import { loadClusterAccess } from "../../src/runtime/kube/config.ts";
 import { LeaderElector } from "../../src/runtime/leader.ts";
-import { clients, createNamespace, deleteNamespace, waitFor } from "../support/kube.ts";
+import { createNamespace, deleteNamespace, kubeconfigPath, waitFor } from "../support/kube.ts";
 
 describe("LeaderElector on a real Lease", () => {
   let ns: string;
-  let api: CoordinationV1Api;
+  let api: LeaseApi;
   const log = pino({ level: "silent" });
   const electors: LeaderElector[] = [];
   beforeAll(() => {
     ns = createNamespace("lease");
-    api = clients().kc.makeApiClient(CoordinationV1Api);
+    api = new LeaseApi(new KubeClient(loadClusterAccess({ kubeconfig: kubeconfigPath() })));
   });
   afterAll(async () => {
     await Promise.all(electors.map((e) => e.stop()));
@@ -98,7 +100,7 @@ describe("LeaderElector on a real Lease", () => {
       namespace: ns,
       body: {
         metadata: { name: "stale" },
-        spec: { holderIdentity: "ghost", leaseDurationSeconds: 2, renewTime: new V1MicroTime() },
+        spec: { holderIdentity: "ghost", leaseDurationSeconds: 2, renewTime: microTime() },
       },
     });
     const events: string[] = [];

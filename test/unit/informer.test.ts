@@ -1,4 +1,4 @@
-import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
@@ -37,7 +37,7 @@ class FakeWatchRequest {
     this.ended = true;
     this.onDone(err);
   }
-  /** client-node's controller: an abort ends the stream with an AbortError, a moment later. */
+  /** An abort that ends the stream a moment later, with an AbortError (client-node's Watch did so). */
   readonly controller = {
     abort: (): void => {
       this.aborted = true;
@@ -53,7 +53,6 @@ function fakeInformer(lists: ListResult<Obj>[]) {
   const list = vi.fn(() => Promise.resolve(lists.length > 1 ? lists.shift()! : lists[0]!));
   const informer = new Informer<Obj>({
     name: "things",
-    kubeConfig: new KubeConfig(),
     log: pino({ level: "silent" }),
     list,
     watchPath: "/api/v1/things",
