@@ -159,7 +159,7 @@ export class KubeClient {
       const text = await readBody(message, request, o, this.requestTimeoutMs, this.requestTimeoutMs);
       if (code === 401 && attempt === 0) {
         // An expired exec credential or a rotated token: ask for fresh ones, once.
-        this.access.invalidate();
+        this.access.invalidate(credentials);
         continue;
       }
       throw new KubeApiError(code, parseJson(text), o.method, o.path);
