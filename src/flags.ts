@@ -41,7 +41,7 @@ export const FLAGS = {
     arg: "DUR",
     env: "REQUEST_TIMEOUT",
     default: "30s",
-    help: "how long an API request may wait for an answer (or the next part of one) before its connection is dropped",
+    help: "how long an API request may take for its whole answer (a watch: its first byte) before its connection is destroyed",
     parse: durationMs,
   },
   "shutdown-grace": {
