@@ -88,18 +88,15 @@ console.log(JSON.stringify({ rss_mb: process.memoryUsage().rss / 2 ** 20, import
 }
 
 async function main(): Promise<void> {
-  // What the image runs: the TypeScript compiled to JavaScript, next to the repository's node_modules.
-  const dist = `${outDir}/footprint-dist`;
-  const tsc = spawnSync(`${repo}node_modules/.bin/tsc`, ["-p", `${repo}tsconfig.build.json`, "--outDir", dist], {
-    encoding: "utf8",
-  });
-  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  // What the image runs: the TypeScript compiled to JavaScript (hack/bench.sh builds it).
+  const main = process.env.BENCH_OPERATOR_MAIN;
+  if (!main) throw new Error("BENCH_OPERATOR_MAIN must name the operator's dist/main.js (hack/bench.sh builds it)");
   const sessions = spawnSync("kubectl", ["get", "debugsessions", "-A", "--no-headers"], { encoding: "utf8" });
   const sessionCount = sessions.stdout.split("\n").filter(Boolean).length;
 
   const runs: { readyMs: number; rssMb: number }[] = [];
   for (let i = 0; i < RUNS; i++) {
-    runs.push(await measure(`${dist}/main.js`, i));
+    runs.push(await measure(main, i));
     console.error(`run ${i + 1}: ready after ${round(runs[i]!.readyMs)} ms, idle RSS ${round(runs[i]!.rssMb, 1)} MB`);
   }
   const startToReady = round(

@@ -275,10 +275,10 @@ export interface OperatorProcess {
 }
 
 /**
- * The operator as its users run it outside the cluster: `node src/main.ts` with the ServiceAccount
- * kubeconfig hack/operator-kubeconfig.sh wrote (OPERATOR_KUBECONFIG). Resolves once its caches synced.
- * BENCH_OPERATOR_MAIN runs another build of it (say a worktree of an older commit) for a comparison,
- * BENCH_OPERATOR_ARGS adds flags (say --workers=8).
+ * The operator with the ServiceAccount kubeconfig hack/operator-kubeconfig.sh wrote (OPERATOR_KUBECONFIG):
+ * BENCH_OPERATOR_MAIN, which hack/bench.sh sets to the dist/main.js it built (what the image runs), or
+ * another build (say a worktree of an older commit) for a comparison; `node src/main.ts` when unset.
+ * BENCH_OPERATOR_ARGS adds flags (say --workers=8). Resolves once its caches synced.
  */
 export async function startOperator(name: string, extraArgs: string[] = []): Promise<OperatorProcess> {
   const opKubeconfig = process.env.OPERATOR_KUBECONFIG;

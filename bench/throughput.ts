@@ -26,6 +26,7 @@ import {
   requestDelta,
   round,
   session,
+  sleep,
   startOperator,
 } from "./support.ts";
 
@@ -42,6 +43,7 @@ async function ours(): Promise<{
   perSecond: number;
   cpuSeconds: Record<string, number>;
   requests: Record<string, number>;
+  rssMb: number;
 }> {
   const ns = await benchNamespace("tp-ours");
   await createKwokPods(ns, "p", N);
@@ -60,11 +62,20 @@ async function ours(): Promise<{
     const ms = Math.max(...injected.at.values()) - t0;
     const clusterCpu = cpuDelta(clusterCpu0, clusterCpuSeconds());
     const requests = requestDelta(requests0, apiserverRequests());
+    const cpuSeconds = { operator: round(operator.cpuSeconds() - cpu0, 2), ...clusterCpu };
+    // The operator holding N sessions (and their pods): 20 s to settle, then RSS once a second for 10 s.
+    await sleep(20_000);
+    const rss: number[] = [];
+    for (let s = 0; s < 10; s++) {
+      rss.push(operator.rssMb());
+      await sleep(1_000);
+    }
     return {
       ms: round(ms),
       perSecond: round((N * 1000) / ms, 1),
-      cpuSeconds: { operator: round(operator.cpuSeconds() - cpu0, 2), ...clusterCpu },
+      cpuSeconds,
       requests,
+      rssMb: round(quantile(rss, 0.5), 1),
     };
   } finally {
     injected.stop();
@@ -212,6 +223,10 @@ async function main(): Promise<void> {
   }));
   const best = byConcurrency.reduce((a, b) => (b.median_ms < a.median_ms ? b : a));
   const ourMedian = medianMs(ourRuns);
+  const rssMb = quantile(
+    ourRuns.map((r) => r.rssMb),
+    0.5,
+  );
   const result = {
     sessions: N,
     rounds: ROUNDS,
@@ -222,11 +237,21 @@ async function main(): Promise<void> {
     bare_median_ms_by_concurrency: byConcurrency,
     bare_best: { ...best, per_second: round((N * 1000) / best.median_ms, 1) },
     throughput_ratio_vs_bare: round(best.median_ms / ourMedian, 3),
+    rss_mb_with_sessions: rssMb,
     ours_runs: ourRuns,
     bare_runs: bareRuns,
   };
   console.log(JSON.stringify(result, null, 2));
-  record({ throughput: result, throughput_ratio_vs_bare: result.throughput_ratio_vs_bare });
+  record({
+    throughput: result,
+    throughput_ratio_vs_bare: result.throughput_ratio_vs_bare,
+    ...(N === 1000 ? { rss_mb_1000_sessions: rssMb } : {}),
+  });
+  const met = (ok: boolean): string => (ok ? "met" : "MISSED");
+  console.error(
+    `throughput: ratio vs bare ${result.throughput_ratio_vs_bare} (goal >= 0.8: ${met(result.throughput_ratio_vs_bare >= 0.8)}); ` +
+      `RSS with ${N} sessions ${rssMb} MB (goal <= 100: ${met(rssMb <= 100)})`,
+  );
 }
 
 await main();

@@ -108,6 +108,8 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(result, null, 2));
     record({ writes: result, writes_per_session: result.writes_per_session });
+    const met = result.writes_per_session <= 6 ? "met" : "MISSED";
+    console.error(`writes: ${result.writes_per_session} API writes per session lifecycle (goal <= 6: ${met})`);
   } finally {
     gone.stop();
     deleteNamespace(ns, true);
