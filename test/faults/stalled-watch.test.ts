@@ -28,7 +28,7 @@ import {
 import { StallingProxy } from "../support/stalling.ts";
 import { readFileSync } from "node:fs";
 
-/** client-node's Watch timeout (30 s without a byte) + the informer's first retry + the reconcile. */
+/** The client's watch idle timeout (30 s without a byte) + the informer's first retry + the reconcile. */
 const NOTICED_WITHIN_MS = 45_000;
 const local = process.env.E2E_LOCAL_CLUSTER === "1";
 
