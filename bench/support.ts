@@ -211,8 +211,24 @@ export class FirstSeen<T extends { metadata?: { name?: string; resourceVersion?:
     return w;
   }
 
-  /** Watches on; a watch that ends (the client's 30 s inactivity timeout, a server close) resumes where it was. */
+  /**
+   * Watches on; a watch that ends (the client's 30 s inactivity timeout, a server close) resumes where
+   * it was, and one refused (a 429 from an apiserver whose watch cache is still starting) is asked again.
+   */
   private async connect(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.open();
+        return;
+      } catch (err) {
+        if (this.stopped || attempt >= 30) throw err;
+        console.error(`watch ${this.path} refused (${err instanceof Error ? err.message : String(err)}); again in 1 s`);
+        await sleep(1_000);
+      }
+    }
+  }
+
+  private async open(): Promise<void> {
     const query = {
       allowWatchBookmarks: true,
       ...(this.resourceVersion ? { resourceVersion: this.resourceVersion } : {}),
@@ -231,7 +247,7 @@ export class FirstSeen<T extends { metadata?: { name?: string; resourceVersion?:
           console.error(
             `watch ${this.path} ended (${err instanceof Error ? err.message : JSON.stringify(err)}); resuming`,
           );
-        void this.connect();
+        this.connect().catch((e: unknown) => console.error(`watch ${this.path} gave up: ${String(e)}`));
       },
     );
   }
