@@ -184,16 +184,19 @@ async function bare(concurrency: number): Promise<{
       ...cpuDelta(clusterCpu0, clusterCpuSeconds()),
     };
     const requests = requestDelta(requests0, apiserverRequests());
-    // The admission policy gave each session the operator's finalizer; with no operator here, the
-    // script takes it off so the namespace can go.
-    await pool(indices, concurrency, async (i) => {
-      await custom.patchNamespacedCustomObject(
-        { ...SESSIONS, namespace: ns, name: `s-${i}`, body: [{ op: "remove", path: "/metadata/finalizers" }] },
-        jsonPatch,
-      );
-    });
     return { concurrency, ms: round(ms), perSecond: round((N * 1000) / ms, 1), cpuSeconds, requests };
   } finally {
+    // The admission policy gave each session the operator's finalizer; with no operator here, the
+    // script takes it off so the namespace can go, also when the run failed (else the deletion below
+    // waits its full 600 s and the error is printed only after it).
+    await pool(indices, concurrency, async (i) => {
+      await custom
+        .patchNamespacedCustomObject(
+          { ...SESSIONS, namespace: ns, name: `s-${i}`, body: [{ op: "remove", path: "/metadata/finalizers" }] },
+          jsonPatch,
+        )
+        .catch(() => undefined);
+    });
     deleteNamespace(ns, true);
   }
 }
