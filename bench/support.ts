@@ -19,6 +19,17 @@ if (!kubeconfig) throw new Error("KUBECONFIG must point at a cluster (make bench
 // operator's cost.
 export const client = new KubeClient(loadClusterAccess({ kubeconfig }));
 export const { core, custom } = kubeApis(client);
+
+/**
+ * The API as the operator's ServiceAccount (OPERATOR_KUBECONFIG): only the operator may take its
+ * finalizer off a session (the debugsession-finalizer-guard admission policy), as a bare script
+ * standing in for it must.
+ */
+export function asOperator(): ReturnType<typeof kubeApis> {
+  const kubeconfig = process.env.OPERATOR_KUBECONFIG;
+  if (!kubeconfig) throw new Error("OPERATOR_KUBECONFIG must name the operator's kubeconfig (hack/bench.sh writes it)");
+  return kubeApis(new KubeClient(loadClusterAccess({ kubeconfig })));
+}
 export const SESSIONS = { group: "debugging.dev", version: "v1alpha1", plural: "debugsessions" } as const;
 
 export function kubectl(args: string[], input?: string): string {

@@ -11,6 +11,7 @@ import {
   FirstSeen,
   SESSIONS,
   apiserverRequests,
+  asOperator,
   benchNamespace,
   clusterCpuSeconds,
   cpuDelta,
@@ -187,10 +188,11 @@ async function bare(concurrency: number): Promise<{
     return { concurrency, ms: round(ms), perSecond: round((N * 1000) / ms, 1), cpuSeconds, requests };
   } finally {
     // The admission policy gave each session the operator's finalizer; with no operator here, the
-    // script takes it off so the namespace can go, also when the run failed (else the deletion below
-    // waits its full 600 s and the error is printed only after it).
+    // script takes it off as the operator (only it may) so the namespace can go, also when the run
+    // failed (else the deletion below waits its full 600 s and the error is printed only after it).
+    const operator = asOperator();
     await pool(indices, concurrency, async (i) => {
-      await custom
+      await operator.custom
         .patchNamespacedCustomObject(
           { ...SESSIONS, namespace: ns, name: `s-${i}`, body: [{ op: "remove", path: "/metadata/finalizers" }] },
           jsonPatch,
