@@ -10,23 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_DIR"
 export PATH="$REPO_DIR/node_modules/.bin:$PATH"
 BENCHES=${BENCH:-footprint,latency,writes,ttl,throughput,memory}
-started=0
-cleanup() {
-  rm -f "${OPERATOR_KUBECONFIG:-}"
-  if [[ $started == 1 ]]; then hack/cluster-down.sh; fi
-}
-trap cleanup EXIT
-[[ -f $CLUSTER_DIR/tier ]] || started=1
-CLUSTER_TIER=node hack/cluster-up.sh
-hack/kwok-up.sh 10
-KUBECONFIG=$KUBECONFIG_FILE
-export KUBECONFIG
-# The cluster's own kubectl (the version the tests use), not whatever the machine has.
-export PATH="$KUBE_BIN_DIR:$PATH"
-make -s install >/dev/null
-OPERATOR_KUBECONFIG=$(hack/operator-kubeconfig.sh)
-export OPERATOR_KUBECONFIG
-mkdir -p bench/out
+bench_cluster_up 10
 rm -f bench/out/results.json
 if [[ -z ${BENCH_OPERATOR_MAIN:-} ]]; then
   rm -rf bench/out/dist

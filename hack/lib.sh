@@ -103,3 +103,27 @@ wait_for() {
 in_node() { nsenter --net="/var/run/netns/$NETNS" -- "$@"; }
 
 kubectl_admin() { "$KUBE_BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+
+# For make bench and make soak: the local node-tier cluster (brought up, and down again on exit, when it
+# was not running) with $1 KWOK nodes beside it (default none), the CRDs and admission policies installed,
+# KUBECONFIG and the cluster's own kubectl (the version the tests use) on PATH, and OPERATOR_KUBECONFIG
+# (the operator's ServiceAccount token, removed on exit) exported.
+bench_cluster_up() {
+  BENCH_STARTED_CLUSTER=0
+  trap bench_cluster_cleanup EXIT
+  [[ -f $CLUSTER_DIR/tier ]] || BENCH_STARTED_CLUSTER=1
+  CLUSTER_TIER=node hack/cluster-up.sh
+  if ((${1:-0} > 0)); then hack/kwok-up.sh "$1"; fi
+  KUBECONFIG=$KUBECONFIG_FILE
+  export KUBECONFIG
+  export PATH="$KUBE_BIN_DIR:$PATH"
+  make -s install >/dev/null
+  OPERATOR_KUBECONFIG=$(hack/operator-kubeconfig.sh)
+  export OPERATOR_KUBECONFIG
+  mkdir -p bench/out
+}
+
+bench_cluster_cleanup() {
+  rm -f "${OPERATOR_KUBECONFIG:-}"
+  if [[ ${BENCH_STARTED_CLUSTER:-0} == 1 ]]; then hack/cluster-down.sh; fi
+}

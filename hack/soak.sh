@@ -10,21 +10,6 @@ cd "$REPO_DIR"
 export PATH="$REPO_DIR/node_modules/.bin:$PATH"
 # Checked before the cluster comes up; bench/soak.ts checks the range.
 [[ ${SOAK_MINUTES:-60} =~ ^[0-9]+$ ]] || die "SOAK_MINUTES must be a whole number of minutes, not '$SOAK_MINUTES'"
-started=0
-cleanup() {
-  rm -f "${OPERATOR_KUBECONFIG:-}"
-  if [[ $started == 1 ]]; then hack/cluster-down.sh; fi
-}
-trap cleanup EXIT
-[[ -f $CLUSTER_DIR/tier ]] || started=1
-CLUSTER_TIER=node hack/cluster-up.sh
-KUBECONFIG=$KUBECONFIG_FILE
-export KUBECONFIG
-# The cluster's own kubectl (the version the tests use), not whatever the machine has.
-export PATH="$KUBE_BIN_DIR:$PATH"
-make -s install >/dev/null
-OPERATOR_KUBECONFIG=$(hack/operator-kubeconfig.sh)
-export OPERATOR_KUBECONFIG
-mkdir -p bench/out
+bench_cluster_up
 log "soak: ${SOAK_MINUTES:-60} minutes"
 node bench/soak.ts
