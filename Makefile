@@ -83,6 +83,7 @@ install: ## Installs the CRDs and the admission policies into the cluster KUBECO
 	kubectl apply --server-side -k crds/
 	kubectl wait --for=condition=Established crd/debugsessions.debugging.dev crd/debugpolicies.debugging.dev crd/debugsessionrecords.debugging.dev --timeout=60s
 	kubectl apply --server-side -k config/admission
+	hack/wait-admission.sh
 
 .PHONY: uninstall
 uninstall: ## Removes the admission policies and the CRDs (and with them every DebugSession and DebugPolicy)

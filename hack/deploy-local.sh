@@ -114,6 +114,7 @@ split_crds
 kubectl_admin apply --server-side --force-conflicts -f "$work/crds.yaml" >&2
 kubectl_admin wait --for=condition=Established --timeout=60s -f "$work/crds.yaml" >&2
 kubectl_admin apply --server-side --force-conflicts -f "$work/rest.yaml" >&2
+KUBECTL="$KUBE_BIN_DIR/kubectl" KUBECONFIG="$KUBECONFIG_FILE" "$HACK_DIR/wait-admission.sh" >&2
 if ! kubectl_admin -n "$NAMESPACE" rollout status "deployment/$DEPLOYMENT" --timeout=180s >&2; then
   diagnose
   die "deployment/$DEPLOYMENT did not roll out within 180s"

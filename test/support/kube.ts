@@ -137,6 +137,12 @@ export function installCRDs(): void {
     "--timeout=60s",
   ]);
   kubectlOk(["apply", "--server-side", "--force-conflicts", "-k", `${repoDir}/config/admission`]);
+  // Established is not enough: the mutating policy refuses DebugSessions (503) until it has the schema.
+  const r = spawnSync(`${repoDir}/hack/wait-admission.sh`, {
+    encoding: "utf8",
+    env: { ...process.env, KUBECTL: kubectlPath(), KUBECONFIG: kubeconfigPath() },
+  });
+  if (r.status !== 0) throw new Error(`hack/wait-admission.sh failed: ${r.stderr}`);
 }
 
 /**
