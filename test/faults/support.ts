@@ -143,6 +143,8 @@ export interface Figures {
   /** Removal request - max(expiresAt, when the operator could act again), ms. */
   maxLagMs: number;
   p50LagMs: number;
+  /** The session with the largest lag, its times as ms since the epoch: what a failed bound prints. */
+  worst?: { name: string; expiresAt: number; from: number; removedAt: number };
   notTerminal: string[];
   /** Tainted pods not being removed once every session ended. */
   taintedLeft: string[];
@@ -184,7 +186,11 @@ export async function invariants(
     }
     // deletionTimestamp has whole seconds: a request in the second before expiresAt is early.
     if (seen.removedAt + 1_000 <= expiresAt) f.earlyRemovals.push(name);
-    lags.push(seen.removedAt - Math.max(expiresAt, actsFrom(expiresAt)));
+    const from = Math.max(expiresAt, actsFrom(expiresAt));
+    const lag = seen.removedAt - from;
+    lags.push(lag);
+    if (f.worst === undefined || lag > f.worst.removedAt - f.worst.from)
+      f.worst = { name, expiresAt, from, removedAt: seen.removedAt };
   }
   lags.sort((a, b) => a - b);
   f.maxLagMs = lags.at(-1) ?? 0;
@@ -202,16 +208,29 @@ export async function invariants(
   return f;
 }
 
-/** Every invariant that holds whatever the fault; the lag bound is each test's own. */
-export function expectInvariants(f: Figures, maxLagMs: number): void {
+/**
+ * Every invariant that holds whatever the fault; the lag bound is each test's own. A broken bound names
+ * the worst session and its times, plus what `context` says of that window (a CI log shows only this).
+ */
+export function expectInvariants(
+  f: Figures,
+  maxLagMs: number,
+  context: (worst: NonNullable<Figures["worst"]>) => string = () => "",
+): void {
   expect(f.duplicateDebuggers, "sessions with a second debugger").toEqual([]);
   expect(f.neverInjected, "sessions never injected").toEqual([]);
   expect(f.earlyRemovals, "pods removed before expiresAt").toEqual([]);
   expect(f.notRemoved, "pods never removed").toEqual([]);
   expect(f.notTerminal, "sessions not Expired").toEqual([]);
   expect(f.taintedLeft, "tainted pods left").toEqual([]);
-  expect(f.maxLagMs, "max removal lag (ms)").toBeLessThan(maxLagMs);
+  const w = f.worst;
+  const why = w
+    ? `; worst: ${w.name} expiresAt ${iso(w.expiresAt)}, counted from ${iso(w.from)}, removal ${iso(w.removedAt)}; ${context(w)}`
+    : "";
+  expect(f.maxLagMs, `max removal lag (ms)${why}`).toBeLessThan(maxLagMs);
 }
+
+export const iso = (ms: number): string => new Date(ms).toISOString().slice(11, 23);
 
 /**
  * Runs an operator and starts it again whenever it exits, as a Deployment's kubelet would (an operator
@@ -222,7 +241,8 @@ export class Supervisor {
   private running = true;
   private readonly args: string[];
   private readonly placement: OperatorPlacement;
-  readonly exits: { at: number; code: number | null }[] = [];
+  /** Every exit of a process this supervisor ran (SIGKILLs and exits of its own, e.g. a lost Lease). */
+  readonly exits: { pid: number; at: number; code: number | null }[] = [];
   /** Every SIGKILL this supervisor sent: which process, when. */
   readonly kills: { pid: number; at: number }[] = [];
   private logs = "";
@@ -243,7 +263,7 @@ export class Supervisor {
     while (this.running) {
       const code = await this.current.exited;
       this.logs += this.current.logs();
-      this.exits.push({ at: Date.now(), code });
+      this.exits.push({ pid: this.current.pid, at: Date.now(), code });
       if (!this.running) break;
       await sleep(500); // the kubelet's restart is not instant either
       if (this.running) this.current = startOperator(this.args, this.placement);
