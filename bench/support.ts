@@ -75,7 +75,11 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T, i: number
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** A namespace with a DebugPolicy that lets the bench's user debug any pod with the test image. */
+/**
+ * A namespace with a DebugPolicy that lets the bench's user debug any pod with the test image.
+ * BENCH_GRANT_ATTACH=false turns the per-session attach grant (a Role and a RoleBinding) off, to see
+ * what it costs; the shipped default is on.
+ */
 export async function benchNamespace(prefix: string): Promise<string> {
   const ns = `bench-${prefix}-${Date.now().toString(36)}`;
   kubectl(["create", "namespace", ns]);
@@ -89,7 +93,7 @@ export async function benchNamespace(prefix: string): Promise<string> {
     `apiVersion: debugging.dev/v1alpha1
 kind: DebugPolicy
 metadata: {name: default}
-spec: {targetSelector: {}, allowedImages: ["${IMAGE}"], maxTTL: 24h, maxSessionsPerPod: 10}
+spec: {targetSelector: {}, allowedImages: ["${IMAGE}"], maxTTL: 24h, maxSessionsPerPod: 10, grantAttach: ${process.env.BENCH_GRANT_ATTACH !== "false"}}
 `,
   );
   return ns;
@@ -294,6 +298,8 @@ export interface OperatorProcess {
   cpuSeconds(): number;
   /** Resident set size in MB, from /proc. */
   rssMb(): number;
+  /** V8's heap in MB from the operator's /metrics: used (live objects and garbage not yet collected) and total (reserved). */
+  heapMb(): Promise<{ used: number; total: number }>;
   stop(): Promise<void>;
   /** How the process ended (both null while it runs). */
   exit(): { code: number | null; signal: string | null };
@@ -337,9 +343,12 @@ export async function startOperator(name: string, extraArgs: string[] = []): Pro
     },
   );
   let synced = false;
+  let metricsPort: number | undefined;
   child.stdout.on("data", (d: Buffer) => {
     log.write(d);
-    if (!synced && d.toString().includes("caches synced")) synced = true;
+    const text = d.toString();
+    metricsPort ??= Number(/"port":(\d+)[^\n]*serving \/metrics/.exec(text)?.[1]) || undefined;
+    if (!synced && text.includes("caches synced")) synced = true;
   });
   child.stderr.pipe(log);
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
@@ -352,6 +361,11 @@ export async function startOperator(name: string, extraArgs: string[] = []): Pro
     rssMb: () => {
       const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1];
       return Number(kb) / 1024;
+    },
+    async heapMb() {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const gauge = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, "m").exec(text)?.[1]) / 2 ** 20;
+      return { used: gauge("nodejs_heap_size_used_bytes"), total: gauge("nodejs_heap_size_total_bytes") };
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");

@@ -45,6 +45,8 @@ async function ours(): Promise<{
   cpuSeconds: Record<string, number>;
   requests: Record<string, number>;
   rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
 }> {
   const ns = await benchNamespace("tp-ours");
   await createKwokPods(ns, "p", N);
@@ -67,8 +69,13 @@ async function ours(): Promise<{
     // The operator holding N sessions (and their pods): 20 s to settle, then RSS once a second for 10 s.
     await sleep(20_000);
     const rss: number[] = [];
+    const heapUsed: number[] = [];
+    const heapTotal: number[] = [];
     for (let s = 0; s < 10; s++) {
       rss.push(operator.rssMb());
+      const heap = await operator.heapMb();
+      heapUsed.push(heap.used);
+      heapTotal.push(heap.total);
       await sleep(1_000);
     }
     return {
@@ -77,6 +84,8 @@ async function ours(): Promise<{
       cpuSeconds,
       requests,
       rssMb: round(quantile(rss, 0.5), 1),
+      heapUsedMb: round(quantile(heapUsed, 0.5), 1),
+      heapTotalMb: round(quantile(heapTotal, 0.5), 1),
     };
   } finally {
     injected.stop();
@@ -243,6 +252,10 @@ async function main(): Promise<void> {
     bare_best: { ...best, per_second: round((N * 1000) / best.median_ms, 1) },
     throughput_ratio_vs_bare: round(best.median_ms / ourMedian, 3),
     rss_mb_with_sessions: rssMb,
+    heap_used_mb_with_sessions: quantile(
+      ourRuns.map((r) => r.heapUsedMb),
+      0.5,
+    ),
     ours_runs: ourRuns,
     bare_runs: bareRuns,
   };
