@@ -307,6 +307,14 @@ export interface OperatorProcess {
   oomKills(): number;
 }
 
+/** NODE_OPTIONS as the manager Deployment sets them (config/manager/manager.yaml): the bench runs what ships. */
+function shippedNodeOptions(): string {
+  const manifest = readFileSync(`${repo}config/manager/manager.yaml`, "utf8");
+  const options = /- name: NODE_OPTIONS\n\s+value: (.+)/.exec(manifest)?.[1];
+  if (options === undefined) throw new Error("config/manager/manager.yaml sets no NODE_OPTIONS for the operator");
+  return options.trim();
+}
+
 /**
  * The operator with the ServiceAccount kubeconfig hack/operator-kubeconfig.sh wrote (OPERATOR_KUBECONFIG):
  * BENCH_OPERATOR_MAIN, which hack/bench.sh sets to the dist/main.js it built (what the image runs), or
@@ -339,7 +347,7 @@ export async function startOperator(name: string, extraArgs: string[] = []): Pro
     {
       stdio: ["ignore", "pipe", "pipe"],
       // BENCH_OPERATOR_NODE_OPTIONS: say "--cpu-prof --cpu-prof-dir=bench/out/prof" to profile the operator.
-      env: { ...process.env, NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? "" },
+      env: { ...process.env, NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS ?? shippedNodeOptions() },
     },
   );
   let synced = false;
