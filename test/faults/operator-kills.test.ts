@@ -37,8 +37,9 @@ const MAX_LAG_MS = 15_000;
 /**
  * A leader that lives this long after it holds the Lease is taken as back; one that dies sooner may not
  * have got to the expiry. A new leader works off what expired while nobody led in 0.7-3.5 s here (64
- * workers, every expired session's record and eviction); a slower CI machine took longer: with 5 s, a
- * leader killed 5-12 s into a takeover counted its successor's 15 s wait as the operator's lag (27 s).
+ * workers, every expired session's record and eviction); a slower machine takes longer. With 5 s, CI
+ * failed on a lag of 27 s, which a leader killed 5-12 s into such a takeover produces: its successor's
+ * 15 s wait counted as the operator's lag.
  */
 const STABLE_MS = 10_000;
 const local = process.env.E2E_LOCAL_CLUSTER === "1";
