@@ -68,24 +68,21 @@ async function ours(): Promise<{
     const cpuSeconds = { operator: round(operator.cpuSeconds() - cpu0, 2), ...clusterCpu };
     // The operator holding N sessions (and their pods): 20 s to settle, then RSS once a second for 10 s.
     await sleep(20_000);
-    const rss: number[] = [];
-    const heapUsed: number[] = [];
-    const heapTotal: number[] = [];
+    const samples: { rss: number; used: number; total: number }[] = [];
     for (let s = 0; s < 10; s++) {
-      rss.push(operator.rssMb());
-      const heap = await operator.heapMb();
-      heapUsed.push(heap.used);
-      heapTotal.push(heap.total);
+      samples.push({ rss: operator.rssMb(), ...(await operator.heapMb()) });
       await sleep(1_000);
     }
+    const median = (pick: (x: (typeof samples)[number]) => number): number =>
+      round(quantile(samples.map(pick), 0.5), 1);
     return {
       ms: round(ms),
       perSecond: round((N * 1000) / ms, 1),
       cpuSeconds,
       requests,
-      rssMb: round(quantile(rss, 0.5), 1),
-      heapUsedMb: round(quantile(heapUsed, 0.5), 1),
-      heapTotalMb: round(quantile(heapTotal, 0.5), 1),
+      rssMb: median((x) => x.rss),
+      heapUsedMb: median((x) => x.used),
+      heapTotalMb: median((x) => x.total),
     };
   } finally {
     injected.stop();

@@ -41,10 +41,10 @@ const lagFigures = (lags: number[]) => ({
   min: round(Math.min(...lags)),
 });
 
-/** The bare script: N pods evicted at one instant; the lags from that instant to each deletionTimestamp. */
 /** The apiserver's requests (its own apiserver_request_total) from just before the instant to the last removal. */
 type Requests = Record<string, number>;
 
+/** The bare script: N pods evicted at one instant; the lags from that instant to each deletionTimestamp. */
 async function bare(): Promise<{ lags: number[]; requests: Requests }> {
   const ns = await benchNamespace("ttl-bare");
   try {
