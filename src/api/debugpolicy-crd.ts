@@ -5,6 +5,7 @@ import { labelSelector } from "./core-schemas.ts";
 import { arr, bool, int, namespacedCRD, obj, str, type Schema } from "./schema.ts";
 import {
   DEFAULT_ALLOWED_EXPIRY_ACTIONS,
+  DEFAULT_ALLOWED_MODES,
   DEFAULT_ALLOWED_PROFILES,
   DEFAULT_MAX_SESSIONS_PER_POD,
   DEFAULT_MAX_TTL,
@@ -12,6 +13,7 @@ import {
   DEFAULT_TTL,
   EXPIRY_ACTIONS,
   GROUP,
+  MODES,
   POLICY_KIND,
   PROFILES,
   POLICY_PLURAL,
@@ -141,6 +143,28 @@ const spec: Schema = obj(
         "joins such a pod reaches the node whatever its own securityContext says.",
       { default: false },
     ),
+    allowedModes: arr(
+      "Modes a session may ask for (spec.mode): Ephemeral (a debugger in the target pod) and Copy (a copy of the target " +
+        "pod with the debugger, created and deleted by the operator; it runs with the target's ServiceAccount and " +
+        "volumes). Default: Ephemeral only.",
+      str("A mode.", { enum: MODES }),
+      { maxItems: MODES.length, "x-kubernetes-list-type": "set", default: [...DEFAULT_ALLOWED_MODES] },
+    ),
+    copy: obj("What a Copy-mode session may change of its copy (the session's spec.copy). Nothing by default.", {
+      allowCommand: bool(
+        "Allow spec.copy.command: the target's image runs another command, with the target's identity.",
+        { default: false },
+      ),
+      allowImage: bool(
+        "Allow spec.copy.image: another image (matched against allowedImages and requireDigest) runs with the " +
+          "target's ServiceAccount token and volumes.",
+        { default: false },
+      ),
+      allowSameNode: bool("Allow spec.copy.sameNode: the copy bypasses the scheduler onto the target's node.", {
+        default: false,
+      }),
+      allowKeepProbes: bool("Allow spec.copy.keepProbes.", { default: false }),
+    }),
   },
   {
     required: ["allowedImages"],

@@ -5,10 +5,12 @@ import { arr, bool, int, namespacedCRD, obj, str, type Schema, type Validation }
 import { DURATION_PATTERN } from "./duration.ts";
 import {
   DEFAULT_EXPIRY_ACTION,
+  DEFAULT_MODE,
   DEFAULT_POLICY,
   DEFAULT_PROFILE,
   EXPIRY_ACTIONS,
   GROUP,
+  MODES,
   PHASES,
   PROFILES,
   PULL_POLICIES,
@@ -43,6 +45,8 @@ export const IMMUTABLE_SPEC_FIELDS = [
   "reason",
   "policy",
   "ttlSecondsAfterFinished",
+  "mode",
+  "copy",
 ] as const;
 
 const immutable = (field: string): Validation => ({
@@ -142,6 +146,29 @@ const spec: Schema = obj(
       "When set, the session itself is deleted this many seconds after it ended; ended sessions are kept otherwise.",
       { minimum: 0 },
     ),
+    mode: str(
+      "Ephemeral: the debugger is added to the target pod, which is removed at expiry. Copy: the operator creates a " +
+        "copy of the target pod (no labels of its own, so no Service or controller selects it; processes shared) " +
+        "with the debugger in it, and deletes the copy at expiry; the target is never touched. Copy must be allowed " +
+        "by the policy (spec.allowedModes).",
+      { enum: MODES, default: DEFAULT_MODE },
+    ),
+    copy: obj("Copy mode: what the copy changes of its source. Each field must be allowed by the policy (spec.copy).", {
+      command: arr(
+        "Replaces the target container's command and clears its args, e.g. [sleep, infinity] to debug a crash loop " +
+          "(at most 8 of 256 characters).",
+        str("An argument.", { maxLength: 256 }),
+        { maxItems: 8 },
+      ),
+      image: str("Replaces the target container's image; checked against the policy's allowedImages.", {
+        minLength: 1,
+        maxLength: 512,
+      }),
+      sameNode: bool("Puts the copy on the source's node (nodeName), as `kubectl debug --same-node`."),
+      keepProbes: bool(
+        "Keeps the containers' probes, which are removed otherwise (never the target's when its command is replaced).",
+      ),
+    }),
   },
   {
     required: ["image"],
@@ -153,6 +180,12 @@ const spec: Schema = obj(
         reason: "FieldValueInvalid",
       },
       ...IMMUTABLE_SPEC_FIELDS.map(immutable),
+      {
+        rule: "!has(self.copy) || (has(self.mode) && self.mode == 'Copy')",
+        message: "spec.copy needs spec.mode: Copy",
+        fieldPath: ".copy",
+        reason: "FieldValueForbidden",
+      },
       {
         rule: "!has(self.tty) || !self.tty || (has(self.stdin) && self.stdin)",
         message: "spec.tty needs spec.stdin: true",
@@ -193,9 +226,11 @@ const status: Schema = obj(
       },
     ),
     observedGeneration: int("The spec generation this status was computed from.", { minimum: 0 }),
-    pod: str("The pod the debugger runs in: spec.targetPod, or the pod chosen for targetRef or targetSelector.", {
-      maxLength: 253,
-    }),
+    pod: str(
+      "The pod the debugger runs in: spec.targetPod, or the pod chosen for targetRef or targetSelector; in Copy mode the copy.",
+      { maxLength: 253 },
+    ),
+    sourcePod: str("Copy mode: the pod copied.", { maxLength: 253 }),
     targetPodUID: str("UID of the pod the debugger was injected into; a new pod of the same name is never touched.", {
       maxLength: 64,
     }),

@@ -28,6 +28,9 @@ export const PROFILES = ["general", "baseline", "restricted", "netadmin", "sysad
 export type Profile = (typeof PROFILES)[number];
 export const EXPIRY_ACTIONS = ["Evict", "Delete"] as const;
 export type ExpiryAction = (typeof EXPIRY_ACTIONS)[number];
+/** Ephemeral: a debugger in the target pod. Copy: a copy of the target with the debugger, the target untouched. */
+export const MODES = ["Ephemeral", "Copy"] as const;
+export type Mode = (typeof MODES)[number];
 export const PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
 
@@ -38,6 +41,18 @@ export type TargetKind = (typeof TARGET_KINDS)[number];
 export interface TargetRef {
   kind: TargetKind;
   name: string;
+}
+
+/** spec.copy of a Copy-mode session: what the copy changes of its source, each allowed by the policy. */
+export interface CopySpec {
+  /** Replaces the target container's command, and clears its args (`sleep infinity` for a crash loop). */
+  command?: string[];
+  /** Replaces the target container's image (checked against allowedImages). */
+  image?: string;
+  /** Puts the copy on the source's node (nodeName), bypassing the scheduler as `kubectl debug --same-node`. */
+  sameNode?: boolean;
+  /** Keeps the liveness, readiness and startup probes, which are otherwise removed. */
+  keepProbes?: boolean;
 }
 
 export interface DebugSessionSpec {
@@ -64,6 +79,10 @@ export interface DebugSessionSpec {
   reason?: string;
   policy?: string;
   ttlSecondsAfterFinished?: number;
+  /** Ephemeral (default) or Copy. */
+  mode?: Mode;
+  /** Copy mode only. */
+  copy?: CopySpec;
 }
 
 export const PHASES = ["Pending", "Injecting", "Running", "Completed", "Expired", "Failed", "Terminated"] as const;
@@ -117,6 +136,8 @@ export interface DebugSessionStatus {
   endedAt?: string;
   /** The Role (and RoleBinding) that lets the requester attach to the pod while the debugger runs. */
   attachRole?: string;
+  /** Copy mode: the pod copied (status.pod names the copy). */
+  sourcePod?: string;
 }
 
 export interface DebugSession {
@@ -130,6 +151,7 @@ export interface DebugSession {
 export const DEFAULT_TTL = "30m";
 export const DEFAULT_PROFILE: Profile = "general";
 export const DEFAULT_EXPIRY_ACTION: ExpiryAction = "Evict";
+export const DEFAULT_MODE: Mode = "Ephemeral";
 export const DEFAULT_POLICY = "default";
 
 // ---- DebugPolicy: what may run in its namespace (who may use it is RBAC, verb `use`).
@@ -185,6 +207,17 @@ export interface DebugPolicySpec {
   grantAttach?: boolean;
   /** How long the operator keeps a session's DebugSessionRecord (default 720h). */
   recordRetention?: string;
+  /** The modes a session may ask for (default: Ephemeral only). */
+  allowedModes?: Mode[];
+  /** What a Copy-mode session may change of its copy (spec.copy); nothing by default. */
+  copy?: CopyPermissions;
+}
+
+export interface CopyPermissions {
+  allowCommand?: boolean;
+  allowImage?: boolean;
+  allowSameNode?: boolean;
+  allowKeepProbes?: boolean;
 }
 
 export interface DebugPolicy {
@@ -199,6 +232,7 @@ export const DEFAULT_MAX_TTL = "2h";
 export const DEFAULT_MAX_SESSIONS_PER_POD = 1;
 export const DEFAULT_ALLOWED_EXPIRY_ACTIONS: readonly ExpiryAction[] = ["Evict", "Delete"];
 export const DEFAULT_RECORD_RETENTION = "720h";
+export const DEFAULT_ALLOWED_MODES: readonly Mode[] = ["Ephemeral"];
 
 // ---- DebugSessionRecord: what a session did, kept after the session and its pod are gone.
 

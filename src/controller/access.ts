@@ -1,7 +1,10 @@
 // May this requester have this debugger now? A chain of named checks over the situation, the first
 // refusal wins (cert-manager's policy chains). Asked before every injection, retried ones included.
 import { DEFAULT_POLICY, REQUESTER_ANNOTATION } from "../api/types.ts";
+import type { V1Pod } from "@kubernetes/client-node";
+import { targetIsNotPrivileged } from "../policy/checks.ts";
 import { evaluatePolicy } from "../policy/evaluate.ts";
+import { buildPodCopy } from "./pod-copy.ts";
 import { Reason } from "./reasons.ts";
 import type { Situation } from "./situation.ts";
 
@@ -49,11 +52,20 @@ const requesterMayUsePolicy: AccessCheck = (s) => {
   };
 };
 
+/**
+ * Every rule of the policy. In Copy mode the rules about the target judge the pod copied (the copy
+ * carries none of its labels), and whether the pod shares the node is judged on the copy as it will
+ * be created as well.
+ */
 const policyAllowsSession: AccessCheck = (s) => {
-  const { session, pod, access } = s;
+  const { session, access } = s;
   const policy = access.policy;
   if (!policy) return undefined;
+  const pod = s.copyMode ? s.source : s.pod;
   const violations = evaluatePolicy({ session, policy, pod, otherSessionsOnPod: access.otherSessionsOnPod });
+  const copy = s.copyMode && s.source ? plannedCopy(s) : undefined;
+  const copyShares = copy ? targetIsNotPrivileged({ session, policy, pod: copy, otherSessionsOnPod: 0 }) : undefined;
+  if (copyShares && !violations.some((v) => v.rule === copyShares.rule)) violations.push(copyShares);
   if (!violations.length) return undefined;
   return { reason: Reason.PolicyViolation, message: violations.map((v) => `${v.reason}: ${v.message}`).join("; ") };
 };
@@ -72,4 +84,11 @@ export function accessDenial(s: Situation): Denial | undefined {
     if (denial) return denial;
   }
   return undefined;
+}
+
+/** The copy this session would create of its source now; undefined when none can be built. */
+export function plannedCopy(s: Situation): V1Pod | undefined {
+  if (!s.source) return undefined;
+  const built = buildPodCopy(s.source, s.session, s.session.spec.copy ?? {});
+  return "pod" in built ? built.pod : undefined;
 }

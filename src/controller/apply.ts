@@ -13,6 +13,7 @@ import {
 } from "../runtime/errors.ts";
 import { EventRecorder } from "../runtime/events.ts";
 import type { Plan, PlannedEvent, PodWrite, RecordWrite, Refusal } from "./plan.ts";
+import { COPY_OF_ANNOTATION } from "./pod-copy.ts";
 import { toISO } from "./record-content.ts";
 import type { SessionRecorder } from "./records.ts";
 import { statusPatch } from "./status-diff.ts";
@@ -117,7 +118,9 @@ export class Applier {
     pod: V1Pod | undefined,
     log: Logger,
   ): Promise<Refusal | undefined> {
-    const ref = { namespace: session.metadata.namespace ?? "", name: write.pod, uid: write.podUID };
+    const namespace = session.metadata.namespace ?? "";
+    if (write.kind === "createCopy") return this.createCopy(namespace, write.manifest, log);
+    const ref = { namespace, name: write.pod, uid: write.podUID };
     switch (write.kind) {
       case "inject":
         try {
@@ -139,6 +142,25 @@ export class Applier {
       case "removePod":
         return this.removePod(ref, write.how, session, log);
     }
+  }
+
+  /**
+   * One that exists already (a retry, or a second operator, made it) is fine: the next pass reads it,
+   * and adopts it only when it carries this session's UID. Admission (Pod Security, a quota, a policy
+   * engine) saying no is the user's to fix: reported, not retried.
+   */
+  private async createCopy(namespace: string, manifest: V1Pod, log: Logger): Promise<Refusal | undefined> {
+    const name = manifest.metadata?.name;
+    try {
+      await this.writer.createPod(namespace, manifest);
+    } catch (err) {
+      if (isConflict(err)) return undefined;
+      if (!isAdmissionRefusal(err)) throw err;
+      log.warn({ pod: name, reason: apiMessage(err) }, "apiserver refused the copy");
+      return { of: "copy", message: apiMessage(err) };
+    }
+    log.info({ pod: name, copyOf: manifest.metadata?.annotations?.[COPY_OF_ANNOTATION] }, "created copy");
+    return undefined;
   }
 
   private async removePod(

@@ -6,6 +6,7 @@ import { planExpiry, planMirror, planPodLost, planRefusal } from "./plans-inject
 import type { DecideInput } from "./input.ts";
 import type { Plan } from "./plan.ts";
 import { withAttachGrant } from "./plans-attach.ts";
+import { withCopyCleanup } from "./plans-copy.ts";
 import {
   hasEndedForGood,
   isBeingDeleted,
@@ -17,7 +18,7 @@ import {
 
 export function decide(input: DecideInput): Plan {
   const s = situation(input);
-  return withAttachGrant(s, planFor(s, input));
+  return withAttachGrant(s, withCopyCleanup(s, planFor(s, input)));
 }
 
 function planFor(s: Situation, input: DecideInput): Plan {

@@ -13,10 +13,18 @@ import { DEFAULT_POLICY, type DebugPolicy, type DebugSession } from "../api/type
 import type { AccessReviewer } from "./access-review.ts";
 import type { Candidates } from "./candidates.ts";
 import type { AccessInput, DecideInput, DecideOptions } from "./input.ts";
-import { choosePod, describeTarget, targetPodName, type TargetChoice } from "./target.ts";
+import { COPY_OF_ANNOTATION, isCopyFor } from "./pod-copy.ts";
+import { choosePod, describeTarget, isCopyMode, sourcePodName, targetPodName, type TargetChoice } from "./target.ts";
 import { ephemeralContainerName } from "./container.ts";
 import { awaitsInjection, cachedPodIsTrusted, holdsPod, requester } from "./predicates.ts";
 import type { SessionsByPod } from "./session-index.ts";
+
+interface Target {
+  pod: V1Pod | undefined;
+  choice?: TargetChoice;
+  source?: V1Pod | undefined;
+  copyNameTaken?: boolean;
+}
 
 interface Lister<T> {
   get(key: string): T | undefined;
@@ -45,7 +53,8 @@ export class Gatherer {
   /** Everything decide() needs about `session` (whose cache key is `key`) at `now`. */
   async gather(key: string, session: DebugSession, now: Date): Promise<DecideInput> {
     // Independent reads, asked together.
-    const [{ pod, choice }, access] = await Promise.all([this.target(session), this.access(key, session)]);
+    const target = isCopyMode(session) ? this.copyTarget(session) : this.target(session);
+    const [{ pod, choice, source, copyNameTaken }, access] = await Promise.all([target, this.access(key, session)]);
     const reserved = this.reservedBy(key, session, pod?.metadata?.name);
     const otherSessionsOnPod = otherDebuggers(pod, ephemeralContainerName(session), reserved).length;
     const input: DecideInput = {
@@ -54,17 +63,48 @@ export class Gatherer {
       access: { ...access, otherSessionsOnPod },
       now,
       options: this.src.options,
+      ...(choice ? { choice } : {}),
+      ...(source ? { source } : {}),
+      ...(copyNameTaken ? { copyNameTaken } : {}),
     };
-    return choice ? { ...input, choice } : input;
+    return input;
   }
 
-  private async target(session: DebugSession): Promise<{ pod: V1Pod | undefined; choice?: TargetChoice }> {
+  /**
+   * Copy mode: the copy (cache when trusted, else a GET; someone else's pod under its name is not it),
+   * and, while the debugger is not in it yet, the pod to copy: the one recorded or named, the one the
+   * copy says it was made from, else one chosen as for Ephemeral mode. The source is always read fresh
+   * (the pod cache holds only labelled pods) and is never written.
+   */
+  private async copyTarget(session: DebugSession): Promise<Target> {
+    const namespace = session.metadata.namespace ?? "";
+    const name = targetPodName(session) ?? "";
+    const cached = this.src.pods.get(`${namespace}/${name}`);
+    const found = cachedPodIsTrusted(session, cached) ? cached : await this.src.readPod(namespace, name);
+    const copy = found && isCopyFor(found, session) ? found : undefined;
+    const copyNameTaken = found !== undefined && copy === undefined;
+    if (!awaitsInjection(session.status)) return { pod: copy, copyNameTaken };
+    const sourceName = sourcePodName(session) ?? copy?.metadata?.annotations?.[COPY_OF_ANNOTATION];
+    if (sourceName !== undefined) {
+      return { pod: copy, copyNameTaken, source: await this.src.readPod(namespace, sourceName) };
+    }
+    const { pod: source, choice } = await this.chosen(session);
+    return { pod: copy, copyNameTaken, source, choice };
+  }
+
+  private async target(session: DebugSession): Promise<Target> {
     const namespace = session.metadata.namespace ?? "";
     const name = targetPodName(session);
     if (name !== undefined) {
       const cached = this.src.pods.get(`${namespace}/${name}`);
       return { pod: cachedPodIsTrusted(session, cached) ? cached : await this.src.readPod(namespace, name) };
     }
+    return this.chosen(session);
+  }
+
+  /** A pod of the session's targetRef or targetSelector, chosen by choosePod. */
+  private async chosen(session: DebugSession): Promise<Target> {
+    const namespace = session.metadata.namespace ?? "";
     const from = describeTarget(session);
     const candidates = await this.src.listCandidates(session);
     if ("missing" in candidates)

@@ -30,8 +30,15 @@ export interface AccessInput {
 
 export interface DecideInput {
   session: DebugSession;
-  /** The target pod as the cluster has it now (informer cache or a fresh GET); undefined if absent. */
+  /**
+   * The pod the debugger is (to be) in, as the cluster has it now (informer cache or a fresh GET);
+   * undefined if absent. In Copy mode the copy, and only when it is this session's (isCopyFor).
+   */
   pod: V1Pod | undefined;
+  /** Copy mode, before the debugger is in the copy: the pod to copy (read fresh); undefined if absent. */
+  source?: V1Pod;
+  /** Copy mode: a pod that is not this session's copy holds the copy's name. */
+  copyNameTaken?: boolean;
   access: AccessInput;
   now: Date;
   options?: DecideOptions;

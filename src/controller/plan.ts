@@ -1,9 +1,11 @@
 // What a reconcile should do, as plain data: decide() builds it, apply() carries it out. It can be
 // printed (JSON.stringify) and compared in tests; the wire format of each write is apply's business.
-import type { V1EphemeralContainer } from "@kubernetes/client-node";
+import type { V1EphemeralContainer, V1Pod } from "@kubernetes/client-node";
 import type { DebugSessionStatus, EventType, ExpiryAction, RecordEnding } from "../api/types.ts";
 
 export type PodWrite =
+  /** Copy mode: create the copy (pod-copy.ts); one that exists already is left for the next pass to judge. */
+  | { kind: "createCopy"; pod: string; manifest: V1Pod }
   /** Add the debugger to the pod with this UID (never to a pod recreated under the same name). */
   | { kind: "inject"; pod: string; podUID: string; container: V1EphemeralContainer }
   /** Label the pod for our pod cache; record every session that tainted it and when it is to go. */
@@ -79,7 +81,7 @@ export interface Plan {
 
 /** What the apiserver refused in the last apply of this pass: decide plans the status that reports it. */
 export interface Refusal {
-  of: "injection" | "eviction";
+  of: "injection" | "eviction" | "copy";
   message: string;
 }
 

@@ -40,7 +40,8 @@ export function untilDeletion(s: Situation, endedAt: string | undefined): number
  * around a PodDisruptionBudget the policy respects.
  */
 export function planDeletion(s: Situation): Plan {
-  const holdsPod = s.pod !== undefined && s.tainted && !s.podDeleting;
+  // A copy is the session's from its creation, with or without the debugger in it yet.
+  const holdsPod = s.pod !== undefined && (s.tainted || (s.copyMode && !s.copyNameTaken)) && !s.podDeleting;
   const name = podName(s);
   const deleted = `debug session ${s.session.metadata.name} was deleted${s.pastDeadline ? "" : " before its TTL ran out"}`;
   const gone = s.podIsOurs ? undefined : `pod ${name} was gone when the session was deleted`;

@@ -54,6 +54,7 @@ export function planPodLost(s: Situation): Plan {
  * long; only ever evicted when the policy does not allow Delete (whatever the session asks).
  */
 function removal(s: Situation): ExpiryAction {
+  if (s.copyMode) return "Delete";
   if (!deleteIsAllowed(s)) return "Evict";
   const overdue = s.now.getTime() - (s.expiresAtMs ?? 0);
   const asked = s.session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION;
@@ -173,6 +174,11 @@ function mirroredStatus(s: Situation, name: string, state: ContainerStateMirror 
 
 /** The apiserver refused a pod write of this pass's plan: report it (a refused eviction is retried). */
 export function planRefusal(s: Situation, refusal: Refusal): Plan {
+  if (refusal.of === "copy") {
+    const message = `the apiserver refused the copy of pod ${s.source?.metadata?.name ?? "?"}: ${refusal.message}`;
+    const status = new StatusBuilder(s).notInjected("Failed", Reason.CopyRefused, message, refusal.message);
+    return { ...emptyPlan(status), events: [sessionEvent("Warning", Reason.CopyRefused, message)] };
+  }
   if (refusal.of === "injection") {
     const reservation = s.reservation ?? { podUID: s.podUID ?? "", injectedAt: s.now.toISOString() };
     const status = new StatusBuilder(s, reservation).build(

@@ -10,6 +10,8 @@ import {
 import { accessDenial } from "./access.ts";
 import { ephemeralContainer, sessionLabelValue } from "./container.ts";
 import type { DecideOptions } from "./input.ts";
+import { copyDebugger } from "./pod-copy.ts";
+import { planCopy } from "./plans-copy.ts";
 import { recordedRemoval } from "./predicates.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan, type PodWrite } from "./plan.ts";
 import { planDenied, planEnded, withTransitionEvent } from "./plans-ended.ts";
@@ -38,6 +40,10 @@ export function planBeforeInjection(s: Situation): Plan {
   if (notAfterPassed(s)) return planNotAfterPassed(s);
   const denial = accessDenial(s);
   if (denial) return planDenied(s, denial);
+  if (s.copyMode) {
+    const recheck = recheckDelay(s.session, s.now, s.opts);
+    return planCopy(s, recheck, () => planInjection(s, { podUID: s.podUID ?? "", injectedAt: s.now.toISOString() }));
+  }
   const waiting = waitingForTarget(s);
   if (waiting) return waiting;
   // Nothing is written before the injection: its UID test keeps a replacement pod untouched, and a
@@ -132,7 +138,8 @@ export function planInjection(s: Situation, reservation: Reservation | undefined
   const { session, pod } = s;
   const name = podName(s);
   const statuses = new StatusBuilder(s, reservation);
-  const container = ephemeralContainer(session);
+  // In a copy the debugger needs no target: the copy shares its processes (pod-copy.ts).
+  const container = s.copyMode ? copyDebugger(session) : ephemeralContainer(session);
   const expiresAt = statuses.expiresAt;
   const who = s.requestedBy?.username ?? "unknown";
   const why = session.spec.reason ? `, reason: ${session.spec.reason}` : "";
@@ -187,4 +194,6 @@ export function markPod(s: Situation, pod: V1Pod, expiresAt: string | undefined)
 
 /** How this session removes its pod at expiry, as the pod records it: Delete only if asked and allowed. */
 const removalAction = (s: Situation): ExpiryAction =>
-  deleteIsAllowed(s) && (s.session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION) === "Delete" ? "Delete" : "Evict";
+  s.copyMode || (deleteIsAllowed(s) && (s.session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION) === "Delete")
+    ? "Delete"
+    : "Evict";

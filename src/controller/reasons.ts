@@ -8,6 +8,13 @@ export const Reason = {
   TargetContainerNotFound: "TargetContainerNotFound",
   NoTargetPod: "NoTargetPod",
   NotAfterPassed: "NotAfterPassed",
+  // Before injection, Copy mode: the copy.
+  CopyCreated: "CopyCreated",
+  CopyNotRunning: "CopyNotRunning",
+  CopyFinished: "CopyFinished",
+  CopyRefused: "CopyRefused",
+  CopyNameTaken: "CopyNameTaken",
+  SourcePodGone: "SourcePodGone",
   // Before injection: access.
   RequesterUnknown: "RequesterUnknown",
   PolicyNotFound: "PolicyNotFound",

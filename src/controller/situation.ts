@@ -16,7 +16,7 @@ import { ephemeralContainerName } from "./container.ts";
 import { containerStartedAt } from "./container-state.ts";
 import { DEFAULT_DECIDE_OPTIONS, type AccessInput, type DecideInput, type DecideOptions } from "./input.ts";
 import { requester } from "./predicates.ts";
-import { describeTarget, targetPodName, type TargetChoice } from "./target.ts";
+import { describeTarget, isCopyMode, targetPodName, type TargetChoice } from "./target.ts";
 import { DENIAL_REASONS, Reason } from "./reasons.ts";
 
 /** The pod a session's debugger is (or is about to be) in, and the instant its TTL counts from. */
@@ -28,7 +28,13 @@ export interface Reservation {
 
 export interface Situation {
   session: DebugSession;
+  /** The pod the debugger is (to be) in: in Copy mode the copy, once it exists. */
   pod: V1Pod | undefined;
+  /** Copy mode: the debugger goes into a copy of `source`, which is never written. */
+  copyMode: boolean;
+  /** Copy mode, before the debugger is in the copy: the pod to copy. */
+  source: V1Pod | undefined;
+  copyNameTaken: boolean;
   access: AccessInput;
   now: Date;
   opts: DecideOptions;
@@ -75,6 +81,9 @@ export function situation(input: DecideInput): Situation {
   const base: Situation = {
     session,
     pod,
+    copyMode: isCopyMode(session),
+    source: input.source,
+    copyNameTaken: input.copyNameTaken === true,
     access,
     now,
     opts: input.options ?? DEFAULT_DECIDE_OPTIONS,
@@ -148,10 +157,11 @@ export const isExpired = (s: Situation): boolean => s.pastDeadline || s.expiredB
 
 /**
  * The policy lets the operator delete the pod rather than evict it. With the policy gone, the default
- * holds: its admin removed it, and a pod must not keep its debugger for want of a policy.
+ * holds: its admin removed it, and a pod must not keep its debugger for want of a policy. A copy is
+ * the operator's own pod, serves nobody and no budget covers it: always deleted.
  */
 export const deleteIsAllowed = (s: Situation): boolean =>
-  (s.access.policy?.spec.allowedExpiryActions ?? DEFAULT_ALLOWED_EXPIRY_ACTIONS).includes("Delete");
+  s.copyMode || (s.access.policy?.spec.allowedExpiryActions ?? DEFAULT_ALLOWED_EXPIRY_ACTIONS).includes("Delete");
 
 export const isBeingDeleted = (s: Situation): boolean => Boolean(s.session.metadata.deletionTimestamp);
 

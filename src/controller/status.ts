@@ -12,18 +12,26 @@ export class StatusBuilder {
   private readonly base: DebugSessionStatus;
   readonly expiresAt: string | undefined;
   readonly attachCommand: string | undefined;
+  /** Copy mode: the pod copied. */
+  readonly sourcePod: string | undefined;
 
   /** `reservation` defaults to the situation's; an injection passes the one it is about to make. */
   constructor(s: Situation, reservation: Reservation | undefined = s.reservation) {
     this.s = s;
     const expiresAtMs = deadlineOf(reservation, s.ttlMs, s.session.spec.notAfter);
     this.expiresAt = expiresAtMs !== undefined ? new Date(expiresAtMs).toISOString() : undefined;
-    // The pod is named once it is reserved, or from the start when the session names it.
-    const pod = reservation ? podName(s) : s.session.spec.targetPod;
+    // The pod is named once it is reserved, or from the start when the session names it; a copy is
+    // named from the start too (its name follows from the session), beside the pod it copies.
+    const pod = reservation || s.copyMode ? podName(s) : s.session.spec.targetPod;
+    const sourcePod = s.copyMode
+      ? (s.source?.metadata?.name ?? s.status.sourcePod ?? s.session.spec.targetPod)
+      : undefined;
+    this.sourcePod = sourcePod;
     this.attachCommand = reservation ? attachCommand(s.session, podName(s)) : undefined;
     this.base = withoutUndefined({
       requestedBy: s.requestedBy,
       pod,
+      sourcePod,
       targetPodUID: reservation?.podUID,
       containerName: reservation ? s.containerName : undefined,
       injectedAt: reservation?.injectedAt,

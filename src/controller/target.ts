@@ -4,10 +4,20 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { SESSION_LABEL, type DebugSession, type LabelSelector } from "../api/types.ts";
 import { formatSelector, matchesSelector } from "../policy/selector.ts";
+import { copyPodName } from "./pod-copy.ts";
 
-/** The pod a session is about: the one it names, or the one recorded when it was chosen. */
+export const isCopyMode = (session: DebugSession): boolean => session.spec.mode === "Copy";
+
+/**
+ * The pod a session's debugger is (to be) in: the one it names, or the one recorded when it was
+ * chosen; in Copy mode the copy, whose name follows from the session from the start.
+ */
 export const targetPodName = (session: DebugSession): string | undefined =>
-  session.status?.pod ?? session.spec.targetPod;
+  session.status?.pod ?? (isCopyMode(session) ? copyPodName(session) : session.spec.targetPod);
+
+/** Copy mode: the pod copied, as recorded, else as named; undefined while a targetRef's is to be chosen. */
+export const sourcePodName = (session: DebugSession): string | undefined =>
+  session.status?.sourcePod ?? session.spec.targetPod;
 
 /** How a person would say what the session targets: `pod web-0`, `Deployment web`, `pods app=web`. */
 export function describeTarget(session: DebugSession): string {

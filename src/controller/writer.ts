@@ -43,6 +43,8 @@ export interface ClusterWriter {
   /** With `resourceVersion`, only the pod as it was then (a pod that changed since is a 409). */
   evictPod(pod: PodRef, resourceVersion?: string): Promise<void>;
   deletePod(pod: PodRef, resourceVersion?: string): Promise<void>;
+  /** Copy mode: creates the copy; a 409 AlreadyExists comes back as the error. */
+  createPod(namespace: string, pod: V1Pod): Promise<void>;
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
   /** Role + RoleBinding `role` for `subject` on exactly `pod`, owned by the session; present already is fine. */
   grantAttach(session: DebugSession, role: string, pod: string, subject: Subject): Promise<void>;
@@ -177,6 +179,10 @@ export class ApiClusterWriter implements ClusterWriter {
 
   async deletePod({ namespace, name, uid }: PodRef, resourceVersion?: string): Promise<void> {
     await this.core.deleteNamespacedPod({ name, namespace, body: { preconditions: { uid, resourceVersion } } });
+  }
+
+  async createPod(namespace: string, body: V1Pod): Promise<void> {
+    await this.core.createNamespacedPod({ namespace, body });
   }
 
   async createEvent(namespace: string, body: CoreV1Event): Promise<void> {

@@ -4,13 +4,18 @@ import type { V1Pod, V1SecurityContext } from "@kubernetes/client-node";
 import { parseDuration } from "../api/duration.ts";
 import {
   DEFAULT_ALLOWED_EXPIRY_ACTIONS,
+  DEFAULT_ALLOWED_MODES,
   DEFAULT_EXPIRY_ACTION,
+  DEFAULT_MODE,
   DEFAULT_ALLOWED_PROFILES,
   DEFAULT_MAX_SESSIONS_PER_POD,
   DEFAULT_POLICY,
   DEFAULT_PROFILE,
+  type CopyPermissions,
+  type CopySpec,
   type DebugPolicy,
   type DebugSession,
+  type Mode,
   type Profile,
 } from "../api/types.ts";
 import { effectiveSecurityContext, profileSecurityContext } from "../api/profiles.ts";
@@ -311,4 +316,64 @@ export const podHasRoomForSession: PolicyCheck = ({ session, policy, otherSessio
       `or active DebugSessions) and ${ref(policy)} allows at most ${max} (spec.maxSessionsPerPod); ` +
       "wait for one to end, delete one, or ask a policy admin to raise the limit",
   };
+};
+
+// ---- Copy mode (spec.mode, spec.copy): the copy runs with the source's identity, so each change to it
+// is a permission of its own.
+
+const modeOf = (session: DebugSession): Mode => session.spec.mode ?? DEFAULT_MODE;
+
+export const modeIsAllowed: PolicyCheck = ({ session, policy }) => {
+  const mode = modeOf(session);
+  const allowed = policy.spec.allowedModes ?? DEFAULT_ALLOWED_MODES;
+  if (allowed.includes(mode)) return undefined;
+  return {
+    rule: "modeIsAllowed",
+    reason: "ModeNotAllowed",
+    message:
+      `spec.mode ${mode} is not allowed by ${ref(policy)} (spec.allowedModes: ${list(allowed)}); ` +
+      `use ${allowed[0] ?? DEFAULT_MODE}, or ask a policy admin to allow ${mode}`,
+  };
+};
+
+/** Each field of spec.copy the session sets, and the policy field that allows it. */
+const COPY_PERMISSIONS = [
+  ["command", "allowCommand"],
+  ["image", "allowImage"],
+  ["sameNode", "allowSameNode"],
+  ["keepProbes", "allowKeepProbes"],
+] as const satisfies readonly (readonly [keyof CopySpec, keyof CopyPermissions])[];
+
+const asks = (copy: CopySpec, field: keyof CopySpec): boolean => {
+  const value = copy[field];
+  return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== false;
+};
+
+export const copyOptionsAreAllowed: PolicyCheck = ({ session, policy }) => {
+  const copy = session.spec.copy ?? {};
+  const denied = COPY_PERMISSIONS.filter(([field, allow]) => asks(copy, field) && policy.spec.copy?.[allow] !== true);
+  if (denied.length === 0) return undefined;
+  return {
+    rule: "copyOptionsAreAllowed",
+    reason: "CopyOptionNotAllowed",
+    message:
+      `${denied.map(([field]) => `spec.copy.${field}`).join(", ")} ${denied.length > 1 ? "are" : "is"} not allowed by ` +
+      `${ref(policy)} (${denied.map(([, allow]) => `spec.copy.${allow}: false`).join(", ")}); ` +
+      "remove it from the session or ask a policy admin to allow it",
+  };
+};
+
+/** spec.copy.image runs with the source's identity: the image rules of the debugger apply to it. */
+export const copyImageIsAllowed: PolicyCheck = ({ session, policy }) => {
+  const image = session.spec.copy?.image;
+  if (image === undefined) return undefined;
+  const why = isBareImageID(image)
+    ? "is a bare image ID, which no pattern can vouch for; name the image"
+    : !imageIsAllowedBy(policy.spec.allowedImages, image)
+      ? `is not allowed by ${ref(policy)} (spec.allowedImages: ${list(policy.spec.allowedImages)}); ask a policy admin to add it or use an allowed image`
+      : policy.spec.requireDigest && !isPinnedByDigest(image)
+        ? `is not pinned by digest, which ${ref(policy)} requires (spec.requireDigest: true); use image@sha256:<64 hex digits>`
+        : undefined;
+  if (why === undefined) return undefined;
+  return { rule: "copyImageIsAllowed", reason: "CopyImageNotAllowed", message: `spec.copy.image "${image}" ${why}` };
 };

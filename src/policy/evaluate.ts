@@ -15,6 +15,9 @@ import {
   targetIsNotPrivileged,
   secretEnvIsAllowed,
   configMapEnvIsAllowed,
+  copyImageIsAllowed,
+  copyOptionsAreAllowed,
+  modeIsAllowed,
   sensitiveVolumesAreAllowed,
   ttlIsWithinMaximum,
   volumeMountsAreAllowed,
@@ -29,6 +32,9 @@ export type { PolicyCheck, PolicyInput, Violation } from "./violation.ts";
 /** Every rule, in the order a person fixing a session would want to read the violations. */
 export const POLICY_CHECKS: readonly PolicyCheck[] = [
   policyGovernsSession,
+  modeIsAllowed,
+  copyOptionsAreAllowed,
+  copyImageIsAllowed,
   podIsSelected,
   targetIsNotPrivileged,
   imageIsNamed,

@@ -136,6 +136,15 @@ export class FakeClusterWriter implements ClusterWriter {
     return Promise.resolve();
   }
 
+  /** Copy mode's copies, as created (the fake keeps one pod; a test that drives a copy passes it in). */
+  readonly created: V1Pod[] = [];
+
+  createPod(_namespace: string, pod: V1Pod): Promise<void> {
+    this.writes.push("createPod");
+    this.created.push(structuredClone(pod));
+    return Promise.resolve();
+  }
+
   evictPod(ref: PodRef): Promise<void> {
     this.podFor(ref);
     if (this.refuseEvictions > 0) {

@@ -112,6 +112,8 @@ describe("DebugSession schema", () => {
       reason: true,
       policy: true,
       ttlSecondsAfterFinished: true,
+      mode: true,
+      copy: true,
     } satisfies Record<keyof DebugSessionSpec, true>;
     const statusFields = {
       phase: true,
@@ -128,6 +130,7 @@ describe("DebugSession schema", () => {
       requestedBy: true,
       message: true,
       endedAt: true,
+      sourcePod: true,
     } satisfies Record<keyof DebugSessionStatus, true>;
     expect(Object.keys(specSchema.properties ?? {}).sort()).toEqual(Object.keys(specFields).sort());
     expect(Object.keys(statusSchema.properties ?? {}).sort()).toEqual(Object.keys(statusFields).sort());

@@ -201,6 +201,8 @@ describe("evaluatePolicy", () => {
         ttl: "9h",
         policy: "other",
         expiryAction: "Delete",
+        mode: "Copy",
+        copy: { image: `sha256:${DIGEST}` },
       },
       policy: { requireDigest: true, allowedExpiryActions: ["Evict"] },
       pod: { ...pod({}), spec: { containers: [{ name: "app" }], volumes: VOLUMES, hostPID: true } },
@@ -1313,6 +1315,8 @@ describe("DebugPolicy CRD", () => {
       deleteGitOpsManagedSessions: true,
       grantAttach: true,
       recordRetention: true,
+      allowedModes: true,
+      copy: true,
     } satisfies Record<keyof DebugPolicySpec, true>;
     expect(Object.keys(specSchema.properties ?? {}).sort()).toEqual(Object.keys(fields).sort());
   });
@@ -1335,6 +1339,8 @@ describe("DebugPolicy CRD", () => {
     }
     expect([p.defaultTTL?.default, p.maxTTL?.default, p.maxSessionsPerPod?.default]).toEqual(["30m", "2h", 1]);
     expect(p.maxSessionsPerPod?.minimum).toBe(1);
+    expect(p.allowedModes?.default).toEqual(["Ephemeral"]);
+    for (const [flag, schema] of Object.entries(p.copy?.properties ?? {})) expect(schema.default, flag).toBe(false);
   });
 
   it("checks defaultTTL <= maxTTL with CEL", () => {
