@@ -100,7 +100,7 @@ const spec: Schema = obj(
       1,
       arr(
         "How the tainted pod may be removed, at expiry and when the session is deleted: Evict (the Eviction API, which " +
-          "respects PodDisruptionBudgets) and Delete. Without Delete, a session that asks for Delete is denied, an " +
+          "respects PodDisruptionBudgets), Delete, and Replace (at expiry: the pod's ReplicaSet replaces it first). Without Delete, a session that asks for Delete is denied, an " +
           "eviction a budget refuses is retried for as long as it takes (never replaced by a delete), and deleting the " +
           "session evicts the pod too.",
         str("A removal action.", { enum: EXPIRY_ACTIONS }),
@@ -143,6 +143,15 @@ const spec: Schema = obj(
         "joins such a pod reaches the node whatever its own securityContext says.",
       { default: false },
     ),
+    defaultExpiryAction: str(
+      "The expiryAction of a session that sets none (Evict when unset); one of allowedExpiryActions.",
+      { enum: EXPIRY_ACTIONS },
+    ),
+    allowIsolate: bool(
+      "Allow spec.isolate: once the debugger is in, the operator takes the pod out of its Services (and out of its " +
+        "ReplicaSet, which replaces it) by changing labels, never one a NetworkPolicy selects the pod by.",
+      { default: false },
+    ),
     allowedModes: arr(
       "Modes a session may ask for (spec.mode): Ephemeral (a debugger in the target pod) and Copy (a copy of the target " +
         "pod with the debugger, created and deleted by the operator; it runs with the target's ServiceAccount and " +
@@ -173,6 +182,14 @@ const spec: Schema = obj(
         rule: `!has(self.defaultTTL) || !${isDuration("defaultTTL")} || duration(self.defaultTTL) >= duration('1m')`,
         message: "spec.defaultTTL must be at least 1m (a session's ttl is at least 1m)",
         fieldPath: ".defaultTTL",
+        reason: "FieldValueInvalid",
+      },
+      {
+        rule:
+          "!has(self.defaultExpiryAction) || !has(self.allowedExpiryActions) || " +
+          "self.defaultExpiryAction in self.allowedExpiryActions",
+        message: "spec.defaultExpiryAction must be one of spec.allowedExpiryActions",
+        fieldPath: ".defaultExpiryAction",
         reason: "FieldValueInvalid",
       },
       {

@@ -4,7 +4,6 @@ import { envVar, labelSelector, securityContext, volumeMount } from "./core-sche
 import { arr, bool, int, namespacedCRD, obj, str, type Schema, type Validation } from "./schema.ts";
 import { DURATION_PATTERN } from "./duration.ts";
 import {
-  DEFAULT_EXPIRY_ACTION,
   DEFAULT_MODE,
   DEFAULT_POLICY,
   DEFAULT_PROFILE,
@@ -42,6 +41,7 @@ export const IMMUTABLE_SPEC_FIELDS = [
   "securityContext",
   "profile",
   "expiryAction",
+  "isolate",
   "reason",
   "policy",
   "ttlSecondsAfterFinished",
@@ -133,8 +133,16 @@ const spec: Schema = obj(
       },
     ),
     expiryAction: str(
-      "What removes the pod at expiry: Evict (Eviction API, respects PodDisruptionBudgets, deletes after a bounded wait) or Delete.",
-      { enum: EXPIRY_ACTIONS, default: DEFAULT_EXPIRY_ACTION },
+      "What removes the pod at expiry: Evict (Eviction API, respects PodDisruptionBudgets, deletes after a bounded " +
+        "wait), Delete, or Replace (a pod of a ReplicaSet: it leaves the ReplicaSet, which creates a replacement while " +
+        "the pod keeps serving; once the replacement is Ready, or --eviction-timeout after expiry, the pod is evicted; " +
+        "other pods are evicted). Unset: the policy's defaultExpiryAction, else Evict.",
+      { enum: EXPIRY_ACTIONS },
+    ),
+    isolate: bool(
+      "Once the debugger is in, take the pod out of every Service (and, for a pod of a ReplicaSet, out of it, so it is " +
+        "replaced) by changing the labels they select on, never one a NetworkPolicy selects the pod by. Needs the " +
+        "policy's allowIsolate.",
     ),
     reason: str("Why the session exists (ticket, incident), for the audit trail.", { maxLength: 1024 }),
     policy: str("The DebugPolicy in this namespace this session runs under.", {
@@ -180,6 +188,12 @@ const spec: Schema = obj(
         reason: "FieldValueInvalid",
       },
       ...IMMUTABLE_SPEC_FIELDS.map(immutable),
+      {
+        rule: "!has(self.isolate) || !self.isolate || !has(self.mode) || self.mode != 'Copy'",
+        message: "spec.isolate does not apply in Copy mode: the copy is in no Service and the source is not touched",
+        fieldPath: ".isolate",
+        reason: "FieldValueForbidden",
+      },
       {
         rule: "!has(self.copy) || (has(self.mode) && self.mode == 'Copy')",
         message: "spec.copy needs spec.mode: Copy",

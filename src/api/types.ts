@@ -26,8 +26,14 @@ export const REQUESTER_GROUPS_ANNOTATION = "debugging.dev/requested-by-groups";
 /** The words of the API, each spelled once: the CRDs, the types and the controller take them from here. */
 export const PROFILES = ["general", "baseline", "restricted", "netadmin", "sysadmin"] as const;
 export type Profile = (typeof PROFILES)[number];
-export const EXPIRY_ACTIONS = ["Evict", "Delete"] as const;
-export type ExpiryAction = (typeof EXPIRY_ACTIONS)[number];
+/**
+ * What a session asks to happen at expiry: Evict or Delete the pod, or Replace it (its ReplicaSet makes
+ * a replacement first, then the pod is evicted).
+ */
+export const EXPIRY_ACTIONS = ["Evict", "Delete", "Replace"] as const;
+export type ExpiryChoice = (typeof EXPIRY_ACTIONS)[number];
+/** How a pod is removed, in the end. */
+export type ExpiryAction = Exclude<ExpiryChoice, "Replace">;
 /** Ephemeral: a debugger in the target pod. Copy: a copy of the target with the debugger, the target untouched. */
 export const MODES = ["Ephemeral", "Copy"] as const;
 export type Mode = (typeof MODES)[number];
@@ -75,7 +81,10 @@ export interface DebugSessionSpec {
   securityContext?: V1SecurityContext;
   profile?: Profile;
   ttl?: string;
-  expiryAction?: ExpiryAction;
+  /** Unset: the policy's defaultExpiryAction, else Evict. */
+  expiryAction?: ExpiryChoice;
+  /** Take the pod out of its Services (and its ReplicaSet, which replaces it) once the debugger is in. */
+  isolate?: boolean;
   reason?: string;
   policy?: string;
   ttlSecondsAfterFinished?: number;
@@ -196,7 +205,11 @@ export interface DebugPolicySpec {
   maxTTL?: string;
   maxSessionsPerPod?: number;
   /** How the pod may be removed, at expiry and when the session is deleted. */
-  allowedExpiryActions?: ExpiryAction[];
+  allowedExpiryActions?: ExpiryChoice[];
+  /** The expiryAction of a session that sets none (default Evict). */
+  defaultExpiryAction?: ExpiryChoice;
+  /** Sessions may take their pod out of its Services (spec.isolate). */
+  allowIsolate?: boolean;
   /** The session's securityContext may loosen its profile, not only tighten it. */
   allowSecurityContextOverrides?: boolean;
   /** Pods that share the node (host namespaces, privileged containers, hostPath volumes) may be debugged. */
@@ -230,7 +243,7 @@ export interface DebugPolicy {
 export const DEFAULT_ALLOWED_PROFILES: readonly Profile[] = ["general", "baseline", "restricted"];
 export const DEFAULT_MAX_TTL = "2h";
 export const DEFAULT_MAX_SESSIONS_PER_POD = 1;
-export const DEFAULT_ALLOWED_EXPIRY_ACTIONS: readonly ExpiryAction[] = ["Evict", "Delete"];
+export const DEFAULT_ALLOWED_EXPIRY_ACTIONS: readonly ExpiryChoice[] = ["Evict", "Delete", "Replace"];
 export const DEFAULT_RECORD_RETENTION = "720h";
 export const DEFAULT_ALLOWED_MODES: readonly Mode[] = ["Ephemeral"];
 

@@ -5,6 +5,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { targetIsNotPrivileged } from "../policy/checks.ts";
 import { evaluatePolicy } from "../policy/evaluate.ts";
 import { buildPodCopy } from "./pod-copy.ts";
+import { copyNetworkDenial, isolationDenial } from "./plans-relabel.ts";
 import { Reason } from "./reasons.ts";
 import type { Situation } from "./situation.ts";
 
@@ -75,6 +76,8 @@ export const ACCESS_CHECKS: readonly AccessCheck[] = [
   policyExists,
   requesterMayUsePolicy,
   policyAllowsSession,
+  isolationDenial,
+  copyNetworkDenial,
 ];
 
 /** The first reason this requester may not have this debugger now, or undefined. */

@@ -74,9 +74,12 @@ export class Applier {
     let written: string | undefined;
     if (plan.finalizer === "add") resourceVersion = written = await this.writer.addFinalizer(session);
     if (plan.record) await this.saveRecord(plan.record, session, pod, log);
+    // Each pod write builds on the pod as the one before it left it (a relabel after a mark).
+    let current = pod;
     for (const write of plan.podWrites) {
-      const refusal = await this.podWrite(write, session, pod, log);
-      if (refusal) return { resourceVersion: written, refusal };
+      const done = await this.podWrite(write, session, current, log);
+      if ("refusal" in done) return { resourceVersion: written, refusal: done.refusal };
+      current = done.pod;
     }
     for (const write of plan.accessWrites) {
       if (write.kind === "grantAttach") await this.writer.grantAttach(session, write.role, write.pod, write.subject);
@@ -112,15 +115,33 @@ export class Applier {
     await this.recorder.save(session, pod, write, log, lastAttempt);
   }
 
+  /** The apiserver's refusal, or the pod as this write left it (as it was, for a write that returns none). */
   private async podWrite(
     write: PodWrite,
     session: DebugSession,
     pod: V1Pod | undefined,
     log: Logger,
-  ): Promise<Refusal | undefined> {
+  ): Promise<{ refusal: Refusal } | { pod: V1Pod | undefined }> {
     const namespace = session.metadata.namespace ?? "";
-    if (write.kind === "createCopy") return this.createCopy(namespace, write.manifest, log);
+    const outcome = (refusal: Refusal | undefined) => (refusal ? { refusal } : { pod });
+    if (write.kind === "createCopy") return outcome(await this.createCopy(namespace, write.manifest, log));
     const ref = { namespace, name: write.pod, uid: write.podUID };
+    if (write.kind === "markPod") return { pod: (await this.writer.markPod(ref, write, pod)) ?? pod };
+    if (write.kind === "relabel") {
+      const relabelled = await this.writer.relabelPod(ref, write.changes, write.annotations, pod);
+      log.info({ pod: write.pod, changes: write.changes }, "relabelled pod");
+      return { pod: relabelled ?? pod };
+    }
+    return outcome(await this.ownPodWrite(write, ref, session, pod, log));
+  }
+
+  private async ownPodWrite(
+    write: Extract<PodWrite, { kind: "inject" | "removePod" }>,
+    ref: { namespace: string; name: string; uid: string },
+    session: DebugSession,
+    pod: V1Pod | undefined,
+    log: Logger,
+  ): Promise<Refusal | undefined> {
     switch (write.kind) {
       case "inject":
         try {
@@ -135,9 +156,6 @@ export class Applier {
         }
         this.hooks.onInjected?.(session);
         log.info({ pod: write.pod, container: write.container.name }, "injected debugger");
-        return undefined;
-      case "markPod":
-        await this.writer.markPod(ref, write, pod);
         return undefined;
       case "removePod":
         return this.removePod(ref, write.how, session, log);

@@ -8,11 +8,19 @@
 //                     ├─ RBAC: a SubjectAccessReview, only while the session awaits injection
 //                     └─ other debuggers on the pod: what the pod holds, and the sessions the index
 //                        says reserved it (the injection is a write conditional on the pod we judged)
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1NetworkPolicy, V1Pod, V1Service } from "@kubernetes/client-node";
 import { DEFAULT_POLICY, type DebugPolicy, type DebugSession } from "../api/types.ts";
 import type { AccessReviewer } from "./access-review.ts";
 import type { Candidates } from "./candidates.ts";
 import type { AccessInput, DecideInput, DecideOptions } from "./input.ts";
+import {
+  controllerRef,
+  needsReaders,
+  selectingNetworkPolicy,
+  selectingService,
+  type ControllerView,
+  type GatheredReaders,
+} from "./label-readers.ts";
 import { COPY_OF_ANNOTATION, isCopyFor } from "./pod-copy.ts";
 import { choosePod, describeTarget, isCopyMode, sourcePodName, targetPodName, type TargetChoice } from "./target.ts";
 import { ephemeralContainerName } from "./container.ts";
@@ -40,6 +48,10 @@ export interface GatherSources {
   readPod(namespace: string, name: string): Promise<V1Pod | undefined>;
   /** The pods a targetRef or targetSelector stands for (candidates.ts). */
   listCandidates(session: DebugSession): Promise<Candidates>;
+  listServices(namespace: string): Promise<V1Service[]>;
+  listNetworkPolicies(namespace: string): Promise<V1NetworkPolicy[]>;
+  /** The named controller, with its selector and (a ReplicaSet's) readiness; undefined when gone. */
+  readController(namespace: string, ref: { kind: string; name: string }): Promise<ControllerView | undefined>;
   options: DecideOptions;
 }
 
@@ -57,6 +69,9 @@ export class Gatherer {
     const [{ pod, choice, source, copyNameTaken }, access] = await Promise.all([target, this.access(key, session)]);
     const reserved = this.reservedBy(key, session, pod?.metadata?.name);
     const otherSessionsOnPod = otherDebuggers(pod, ephemeralContainerName(session), reserved).length;
+    const readers = needsReaders(session, pod, access.policy, now)
+      ? await this.readers(session.metadata.namespace ?? "", source ?? pod)
+      : undefined;
     const input: DecideInput = {
       session,
       pod,
@@ -66,8 +81,24 @@ export class Gatherer {
       ...(choice ? { choice } : {}),
       ...(source ? { source } : {}),
       ...(copyNameTaken ? { copyNameTaken } : {}),
+      ...(readers ? { readers } : {}),
     };
     return input;
+  }
+
+  /** The Services and NetworkPolicies of the namespace, and the pod's controller: read together. */
+  private async readers(namespace: string, pod: V1Pod | undefined): Promise<GatheredReaders> {
+    const ref = pod ? controllerRef(pod) : undefined;
+    const [services, networkPolicies, controller] = await Promise.all([
+      this.src.listServices(namespace),
+      this.src.listNetworkPolicies(namespace),
+      ref ? this.src.readController(namespace, ref) : Promise.resolve(undefined),
+    ]);
+    return {
+      services: services.map(selectingService),
+      networkPolicies: networkPolicies.map(selectingNetworkPolicy),
+      ...(controller ? { controller } : {}),
+    };
   }
 
   /**

@@ -1,6 +1,7 @@
 // What decide() reads: everything a reconcile gathered (gather.ts), and the clock.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { DebugPolicy, DebugSession, ExpiryAction } from "../api/types.ts";
+import type { GatheredReaders } from "./label-readers.ts";
 import type { Refusal } from "./plan.ts";
 import type { TargetChoice } from "./target.ts";
 
@@ -39,6 +40,11 @@ export interface DecideInput {
   source?: V1Pod;
   /** Copy mode: a pod that is not this session's copy holds the copy's name. */
   copyNameTaken?: boolean;
+  /**
+   * Who reads the pod's labels (its Services, the namespace's NetworkPolicies, its controller): read
+   * only for a session that changes them or copies the pod without them (label-readers.ts).
+   */
+  readers?: GatheredReaders;
   access: AccessInput;
   now: Date;
   options?: DecideOptions;

@@ -36,9 +36,13 @@ export function removalAfter(pass: PassResult, before: RemovedAtExpiry | undefin
   return removedBy(pass.plan) ?? (reported ? undefined : before);
 }
 
-/** True when a pass over `input` would remove the pod (decide is pure: asking costs nothing). */
+/**
+ * True when a pass over `input` would remove the pod, or change its labels (which takes it out of its
+ * ReplicaSet or Services for good). decide is pure: asking costs nothing.
+ */
 export function removesPod(input: DecideInput): boolean {
-  return removedBy(decide(input)) !== undefined;
+  const plan = decide(input);
+  return removedBy(plan) !== undefined || plan.podWrites.some((w) => w.kind === "relabel");
 }
 
 /**

@@ -2,6 +2,7 @@
 // printed (JSON.stringify) and compared in tests; the wire format of each write is apply's business.
 import type { V1EphemeralContainer, V1Pod } from "@kubernetes/client-node";
 import type { DebugSessionStatus, EventType, ExpiryAction, RecordEnding } from "../api/types.ts";
+import type { LabelChange } from "./relabel.ts";
 
 export type PodWrite =
   /** Copy mode: create the copy (pod-copy.ts); one that exists already is left for the next pass to judge. */
@@ -10,6 +11,11 @@ export type PodWrite =
   | { kind: "inject"; pod: string; podUID: string; container: V1EphemeralContainer }
   /** Label the pod for our pod cache; record every session that tainted it and when it is to go. */
   | ({ kind: "markPod"; pod: string; podUID: string } & PodMark)
+  /**
+   * Change the pod's labels as planned (relabel.ts: out of its Services and/or its ReplicaSet, never out
+   * of a NetworkPolicy) and write `annotations`; applies only to the labels as planned from.
+   */
+  | { kind: "relabel"; pod: string; podUID: string; changes: LabelChange[]; annotations: Record<string, string> }
   /** Remove the tainted pod, with a UID precondition. */
   | { kind: "removePod"; pod: string; podUID: string; how: ExpiryAction };
 

@@ -9,6 +9,7 @@ import { isStarting, mirrorContainerState } from "./container-state.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan, type Refusal } from "./plan.ts";
 import { withTransitionEvent } from "./plans-ended.ts";
 import { markPod } from "./plans-injection.ts";
+import { replacement, withIsolation } from "./plans-relabel.ts";
 import { withRecord } from "./plans-record.ts";
 import { Reason } from "./reasons.ts";
 import { deleteIsAllowed, isBeingDeleted, podName, type Situation } from "./situation.ts";
@@ -66,6 +67,10 @@ export function planExpiry(s: Situation): Plan {
   const name = podName(s);
   const statuses = new StatusBuilder(s);
   const injected = injectedCondition(s, name);
+  const replacing = replacement(s);
+  if (replacing.kind === "wait") {
+    return s.hasFinalizer ? replacing.plan : { ...replacing.plan, finalizer: "add" };
+  }
   if (s.podDeleting) {
     const status = statuses.podRemoved(
       s.removedHow ? removedMessage(name, s.removedHow) : `the TTL ran out; pod ${name} is being removed`,
@@ -83,14 +88,17 @@ export function planExpiry(s: Situation): Plan {
   if (!s.hasFinalizer) plan.finalizer = "add";
   plan.podWrites.push({ kind: "removePod", pod: name, podUID: s.reservation?.podUID ?? "", how });
   const verb = how === "Evict" ? "evicting" : "deleting";
+  const note = replacing.kind === "ready" ? ` (${replacing.note})` : "";
   plan.events.push(
     podEvent(
       "Normal",
       Reason.DebugSessionExpired,
-      `debug session ${s.session.metadata.name} expired; ${verb} the pod it tainted`,
+      `debug session ${s.session.metadata.name} expired; ${verb} the pod it tainted${note}`,
     ),
-    sessionEvent("Normal", Reason.Expired, message),
+    sessionEvent("Normal", Reason.Expired, `${message}${note}`),
   );
+  if (replacing.kind === "fallback")
+    plan.events.push(sessionEvent("Warning", Reason.ReplaceNotPossible, replacing.why));
   return plan;
 }
 
@@ -125,10 +133,12 @@ export function planMirror(s: Situation): Plan {
   if (!s.hasFinalizer) plan.finalizer = "add";
   if (s.pod) plan.podWrites.push(...markPod(s, s.pod, plan.status.expiresAt));
   plan.requeueAfterMs = untilExpiry(s);
+  // An isolation the injection's pass did not finish (its write failed) is done now.
+  const isolated = withIsolation(s, plan);
   // Still the status the injection wrote: no event.
-  if (containerState === undefined) return plan;
+  if (containerState === undefined) return isolated;
   const reason = mirroredReason(containerState);
-  return withTransitionEvent(s, plan, containerState.state === "waiting" ? "Warning" : "Normal", reason);
+  return withTransitionEvent(s, isolated, containerState.state === "waiting" ? "Warning" : "Normal", reason);
 }
 
 function mirroredReason(state: ContainerStateMirror): string {

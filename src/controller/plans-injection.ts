@@ -12,6 +12,7 @@ import { ephemeralContainer, sessionLabelValue } from "./container.ts";
 import type { DecideOptions } from "./input.ts";
 import { copyDebugger } from "./pod-copy.ts";
 import { planCopy } from "./plans-copy.ts";
+import { withIsolation } from "./plans-relabel.ts";
 import { recordedRemoval } from "./predicates.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan, type PodWrite } from "./plan.ts";
 import { planDenied, planEnded, withTransitionEvent } from "./plans-ended.ts";
@@ -162,7 +163,8 @@ export function planInjection(s: Situation, reservation: Reservation | undefined
     ),
   );
   if (expiresAt !== undefined) plan.requeueAfterMs = Math.max(0, Date.parse(expiresAt) - s.now.getTime());
-  return plan;
+  // spec.isolate: out of its Services (and ReplicaSet) once the debugger is in, never before.
+  return withIsolation(s, plan);
 }
 
 /** How the pod was picked, for the event of a targetRef or targetSelector session. */

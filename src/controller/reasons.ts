@@ -15,6 +15,13 @@ export const Reason = {
   CopyRefused: "CopyRefused",
   CopyNameTaken: "CopyNameTaken",
   SourcePodGone: "SourcePodGone",
+  /** Copy mode: the copy would be less restricted by NetworkPolicies than its source (copy-network.ts). */
+  CopyLessRestricted: "CopyLessRestricted",
+  // spec.isolate and expiryAction Replace (plans-relabel.ts).
+  Isolated: "Isolated",
+  IsolationNotPossible: "IsolationNotPossible",
+  Replacing: "Replacing",
+  ReplaceNotPossible: "ReplaceNotPossible",
   // Before injection: access.
   RequesterUnknown: "RequesterUnknown",
   PolicyNotFound: "PolicyNotFound",
@@ -51,6 +58,9 @@ export const DENIAL_REASONS: ReadonlySet<string> = new Set<Reason>([
   Reason.PolicyNotFound,
   Reason.PolicyUseForbidden,
   Reason.PolicyViolation,
+  // Services, NetworkPolicies and controllers change too.
+  Reason.IsolationNotPossible,
+  Reason.CopyLessRestricted,
 ]);
 
 /** While the kubelet reports these, the debugger is only being created: nothing worth reporting yet. */

@@ -21,6 +21,7 @@ import { Applier, type ApplyHooks } from "./apply.ts";
 import { Caches } from "./caches.ts";
 import { CandidateLister } from "./candidates.ts";
 import { Gatherer } from "./gather.ts";
+import { readController } from "./label-readers.ts";
 import { DEFAULT_DECIDE_OPTIONS, type DecideInput, type DecideOptions, type RemovedAtExpiry } from "./input.ts";
 import { awaitsInjection } from "./predicates.ts";
 import { ORPHAN_KEY_PREFIX, OrphanCollector, holds, orphanKey } from "./orphans.ts";
@@ -144,6 +145,18 @@ export class Reconciler {
       reviewer: new AccessReviewer(opts.authz, () => this.now().getTime()),
       readPod: (namespace, name) => opts.core.readNamespacedPod({ name, namespace }).catch(absentIf404),
       listCandidates: (session) => candidates.list(session),
+      listServices: async (namespace) => (await opts.core.listNamespacedService({ namespace })).items,
+      listNetworkPolicies: async (namespace) =>
+        (await opts.networking.listNamespacedNetworkPolicy({ namespace })).items,
+      readController: (namespace, ref) =>
+        readController(
+          {
+            ...opts.workloads,
+            listNamespacedPod: (p) => opts.core.listNamespacedPod(p),
+          },
+          namespace,
+          ref,
+        ),
       options: opts.decide ?? DEFAULT_DECIDE_OPTIONS,
     });
   }

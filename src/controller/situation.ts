@@ -15,6 +15,7 @@ import { findCondition } from "./conditions.ts";
 import { ephemeralContainerName } from "./container.ts";
 import { containerStartedAt } from "./container-state.ts";
 import { DEFAULT_DECIDE_OPTIONS, type AccessInput, type DecideInput, type DecideOptions } from "./input.ts";
+import type { GatheredReaders } from "./label-readers.ts";
 import { requester } from "./predicates.ts";
 import { describeTarget, isCopyMode, targetPodName, type TargetChoice } from "./target.ts";
 import { DENIAL_REASONS, Reason } from "./reasons.ts";
@@ -35,6 +36,8 @@ export interface Situation {
   /** Copy mode, before the debugger is in the copy: the pod to copy. */
   source: V1Pod | undefined;
   copyNameTaken: boolean;
+  /** Who reads the pod's labels, when gathered (label-readers.ts needsReaders). */
+  readers: GatheredReaders | undefined;
   access: AccessInput;
   now: Date;
   opts: DecideOptions;
@@ -84,6 +87,7 @@ export function situation(input: DecideInput): Situation {
     copyMode: isCopyMode(session),
     source: input.source,
     copyNameTaken: input.copyNameTaken === true,
+    readers: input.readers,
     access,
     now,
     opts: input.options ?? DEFAULT_DECIDE_OPTIONS,

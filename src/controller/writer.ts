@@ -5,6 +5,7 @@ import type { CoreV1Event, V1EphemeralContainer, V1Pod } from "@kubernetes/clien
 import { jsonPatch, mergePatch, type CoreApi, type CustomObjectsApi, type RbacApi } from "../runtime/kube/api.ts";
 import { apiMessage, isConflict, isInvalid, isNotFound, unless } from "../runtime/errors.ts";
 import type { PodMark, Subject } from "./plan.ts";
+import { relabelOps, type LabelChange } from "./relabel.ts";
 import { sessionLabelValue } from "./container.ts";
 import {
   API_VERSION,
@@ -39,7 +40,15 @@ export interface ClusterWriter {
   deleteSession(session: DebugSession): Promise<void>;
   /** `observed` is the pod as this pass saw it (the debuggers already in it). */
   injectEphemeralContainer(pod: PodRef, container: V1EphemeralContainer, observed: V1Pod | undefined): Promise<void>;
-  markPod(pod: PodRef, mark: PodMark, observed: V1Pod | undefined): Promise<void>;
+  /** Returns the pod as the patch left it. */
+  markPod(pod: PodRef, mark: PodMark, observed: V1Pod | undefined): Promise<V1Pod | undefined>;
+  /** relabel.ts's patch, built on `observed` (the pod as the last write of this pass left it). */
+  relabelPod(
+    pod: PodRef,
+    changes: readonly LabelChange[],
+    annotations: Record<string, string>,
+    observed: V1Pod | undefined,
+  ): Promise<V1Pod | undefined>;
   /** With `resourceVersion`, only the pod as it was then (a pod that changed since is a 409). */
   evictPod(pod: PodRef, resourceVersion?: string): Promise<void>;
   deletePod(pod: PodRef, resourceVersion?: string): Promise<void>;
@@ -159,9 +168,24 @@ export class ApiClusterWriter implements ClusterWriter {
     );
   }
 
-  async markPod(pod: PodRef, mark: PodMark, observed: V1Pod | undefined): Promise<void> {
+  async markPod(pod: PodRef, mark: PodMark, observed: V1Pod | undefined): Promise<V1Pod | undefined> {
     const body = markOps(pod.uid, mark, observed);
-    await this.core.patchNamespacedPod(
+    return this.core.patchNamespacedPod(
+      { name: pod.name, namespace: pod.namespace, body, fieldManager: FIELD_MANAGER },
+      jsonPatch,
+    );
+  }
+
+  async relabelPod(
+    pod: PodRef,
+    changes: readonly LabelChange[],
+    annotations: Record<string, string>,
+    observed: V1Pod | undefined,
+  ): Promise<V1Pod | undefined> {
+    const current: V1Pod = observed ?? { metadata: { uid: pod.uid } };
+    const body = relabelOps({ ...current, metadata: { ...current.metadata, uid: pod.uid } }, changes, annotations);
+    if (body.length === 0) return observed;
+    return this.core.patchNamespacedPod(
       { name: pod.name, namespace: pod.namespace, body, fieldManager: FIELD_MANAGER },
       jsonPatch,
     );

@@ -5,7 +5,7 @@ import {
   PROFILES,
   PULL_POLICIES,
   TARGET_KINDS,
-  type ExpiryAction,
+  type ExpiryChoice,
   type Profile,
   type PullPolicy,
   type TargetRef,
@@ -37,7 +37,7 @@ export interface CreateOptions {
   ttl?: string;
   reason?: string;
   policy?: string;
-  expiryAction?: ExpiryAction;
+  expiryAction?: ExpiryChoice;
   name?: string;
   stdin: boolean;
   tty: boolean;

@@ -2,6 +2,7 @@
 // its spec, with the CRD's defaults filled in for fields a policy leaves out.
 import {
   DEFAULT_ALLOWED_EXPIRY_ACTIONS,
+  DEFAULT_ALLOWED_MODES,
   DEFAULT_ALLOWED_PROFILES,
   DEFAULT_MAX_SESSIONS_PER_POD,
   DEFAULT_MAX_TTL,
@@ -58,7 +59,13 @@ export function policyLines(p: DebugPolicy): string[] {
         : "no",
     ],
     ["env from Secrets", yesNo(s.allowSecretEnv)],
-    ["removal", list(s.allowedExpiryActions ?? DEFAULT_ALLOWED_EXPIRY_ACTIONS, "none")],
+    [
+      "removal",
+      list(s.allowedExpiryActions ?? DEFAULT_ALLOWED_EXPIRY_ACTIONS, "none") +
+        (s.defaultExpiryAction ? ` (${s.defaultExpiryAction} by default)` : ""),
+    ],
+    ["isolate", yesNo(s.allowIsolate)],
+    ["modes", modes(p)],
     ["sessions per pod", String(s.maxSessionsPerPod ?? DEFAULT_MAX_SESSIONS_PER_POD)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -66,6 +73,20 @@ export function policyLines(p: DebugPolicy): string[] {
   const header =
     name === DEFAULT_POLICY ? `${name}  (sessions without --policy run under it)` : `${name}  (--policy ${name})`;
   return [header, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)];
+}
+
+/** Ephemeral and Copy as allowed, and what a copy may change. */
+function modes(p: DebugPolicy): string {
+  const allowed = p.spec.allowedModes ?? DEFAULT_ALLOWED_MODES;
+  if (!allowed.includes("Copy")) return allowed.join(", ");
+  const c = p.spec.copy ?? {};
+  const may = [
+    c.allowCommand ? "command" : "",
+    c.allowImage ? "image" : "",
+    c.allowSameNode ? "sameNode" : "",
+    c.allowKeepProbes ? "keepProbes" : "",
+  ].filter(Boolean);
+  return `${allowed.join(", ")} (a copy may change: ${may.length ? may.join(", ") : "nothing"})`;
 }
 
 /** The whole answer: the usable policies in full, the others by name, and what to ask for when none. */

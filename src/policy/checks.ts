@@ -21,6 +21,7 @@ import {
 import { effectiveSecurityContext, profileSecurityContext } from "../api/profiles.ts";
 import { imageIsAllowedBy, isPinnedByDigest } from "./image.ts";
 import { formatSelector, matchesSelector } from "./selector.ts";
+import { expiryChoiceOf } from "./expiry.ts";
 import { effectiveTTL, maxTTLOf } from "./ttl.ts";
 import type { PolicyCheck, PolicyInput, Violation } from "./violation.ts";
 import { isSensitiveVolume } from "./volumes.ts";
@@ -188,7 +189,7 @@ export const targetIsNotPrivileged: PolicyCheck = withPod(({ policy, pod }) => {
 });
 
 export const expiryActionIsAllowed: PolicyCheck = ({ session, policy }) => {
-  const asked = session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION;
+  const asked = expiryChoiceOf(session, policy);
   const allowed = policy.spec.allowedExpiryActions ?? DEFAULT_ALLOWED_EXPIRY_ACTIONS;
   if (allowed.includes(asked)) return undefined;
   return {
@@ -376,4 +377,15 @@ export const copyImageIsAllowed: PolicyCheck = ({ session, policy }) => {
         : undefined;
   if (why === undefined) return undefined;
   return { rule: "copyImageIsAllowed", reason: "CopyImageNotAllowed", message: `spec.copy.image "${image}" ${why}` };
+};
+
+export const isolateIsAllowed: PolicyCheck = ({ session, policy }) => {
+  if (!session.spec.isolate || policy.spec.allowIsolate) return undefined;
+  return {
+    rule: "isolateIsAllowed",
+    reason: "IsolateNotAllowed",
+    message:
+      `spec.isolate (taking the pod out of its Services while it is debugged) is not allowed by ${ref(policy)} ` +
+      "(spec.allowIsolate: false); remove spec.isolate or ask a policy admin to allow it",
+  };
 };

@@ -3,6 +3,7 @@ import {
   capabilitiesAreAllowed,
   expiryActionIsAllowed,
   imageIsAllowed,
+  isolateIsAllowed,
   imageIsNamed,
   imageIsPinned,
   mountedVolumesExist,
@@ -51,6 +52,7 @@ export const POLICY_CHECKS: readonly PolicyCheck[] = [
   configMapEnvIsAllowed,
   ttlIsWithinMaximum,
   expiryActionIsAllowed,
+  isolateIsAllowed,
   podHasRoomForSession,
 ];
 

@@ -11,6 +11,7 @@ import {
   installCRDs,
   kubectl,
   kubectlOk,
+  permissivePolicyYaml,
   startOperator,
   testImage,
   waitFor,
@@ -122,15 +123,7 @@ describe("copy mode: debug a copy of a crash-looping pod", () => {
     // default: Copy with a replaced command, nothing else of spec.copy.
     allowAllPolicy(ns, "  allowedModes: [Ephemeral, Copy]\n  copy: {allowCommand: true}\n");
     kubectlOk(["apply", "-n", ns, "-f", "-"], {
-      input: `apiVersion: debugging.dev/v1alpha1
-kind: DebugPolicy
-metadata: {name: ephemeral-only}
-spec:
-  targetSelector: {}
-  allowedImages: ["${testImage}", "busybox:*"]
-  maxTTL: 24h
-  maxSessionsPerPod: 10
----
+      input: `${permissivePolicyYaml("ephemeral-only")}---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: crash}
@@ -177,7 +170,7 @@ spec:
           copy: `{command: ${JSON.stringify(["sh", "-c", "echo copied-fs > /marker; exec sleep 7200"])}}`,
           command: ["sh"],
           interactive: true,
-          ttl: "1m",
+          ttl: "90s",
         },
         source.name,
       ),
@@ -192,7 +185,7 @@ spec:
     expect(status.pod).not.toBe(source.name);
     expect(status.pod).toMatch(/-copy-[0-9a-f]{12}$/);
     expect(status.sourcePod).toBe(source.name);
-    expect(Date.parse(status.expiresAt!) - Date.parse(status.injectedAt!)).toBe(60_000);
+    expect(Date.parse(status.expiresAt!) - Date.parse(status.injectedAt!)).toBe(90_000);
 
     const pod = getPod(ns, copyName);
     expect(pod, "the copy exists").toBeDefined();
@@ -264,6 +257,49 @@ spec:
     });
     await new Promise((r) => setTimeout(r, 2_000));
     expect(podsOfSession("copy-image")).toBe("");
+    expectSourceUntouched();
+  });
+
+  it("makes no copy that NetworkPolicies would restrict less than its source; makes it once a policy restricts copies", async () => {
+    // The source may send only to app=db; the copy carries none of its labels, so this policy would not
+    // restrict the copy, which could then send anywhere.
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: crash-egress}
+spec:
+  podSelector: {matchLabels: {app: crash}}
+  policyTypes: [Egress]
+  egress: [{to: [{podSelector: {matchLabels: {app: db}}}]}]
+`,
+    });
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: copySession("copy-open", { copy: `{command: [sleep, "3600"]}` }, source.name),
+    });
+    const refused = await failedSession("copy-open");
+    expect(refused.conditions?.find((c) => c.type === "Injected")?.reason).toBe("CopyLessRestricted");
+    expect(refused.message).toContain("restricted for Egress by NetworkPolicy crash-egress");
+    expect(podsOfSession("copy-open")).toBe("");
+
+    // A policy for copies (only they carry the session-uid label) with no rules: they reach nothing.
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: copies-closed}
+spec:
+  podSelector: {matchExpressions: [{key: ${SESSION_UID_LABEL}, operator: Exists}]}
+  policyTypes: [Ingress, Egress]
+`,
+    });
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: copySession("copy-closed", { copy: `{command: [sleep, "3600"]}` }, source.name),
+    });
+    kubectlOk(["-n", ns, "wait", "--for=condition=Ready", "debugsession/copy-closed", "--timeout=90s"]);
+    // The apiserver's own selector semantics: the policy for copies selects this copy.
+    const selected = kubectlOk(["-n", ns, "get", "pods", "-l", SESSION_UID_LABEL, "-o", "name"]);
+    expect(selected).toContain(`pod/${expectedCopyName(ns, "copy-closed")}`);
+    kubectlOk(["-n", ns, "delete", "dbg", "copy-open", "copy-closed", "--wait=true", "--timeout=60s"]);
+    kubectlOk(["-n", ns, "delete", "networkpolicy", "crash-egress", "copies-closed"]);
     expectSourceUntouched();
   });
 

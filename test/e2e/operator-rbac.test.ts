@@ -37,6 +37,10 @@ describe("the operator's RBAC", () => {
     ["list", "deployments.apps", "no"],
     ["patch", "deployments.apps", "no"],
     ["get", "jobs.batch", "yes"],
+    ["list", "services", "yes"],
+    ["create", "services", "no"],
+    ["list", "networkpolicies.networking.k8s.io", "yes"],
+    ["patch", "networkpolicies.networking.k8s.io", "no"],
   ])("can-i %s %s: %s", (verb, resource, answer) => {
     // `kubectl auth can-i create pods/exec` would ask about a pod named "exec": subresources go apart.
     const [res, sub] = resource.split("/");

@@ -27,7 +27,9 @@ describe("DebugSession schema on the real apiserver", () => {
       string,
       unknown
     >;
-    expect(spec).toMatchObject({ profile: "general", expiryAction: "Evict", policy: "default" });
+    expect(spec).toMatchObject({ profile: "general", policy: "default", mode: "Ephemeral" });
+    // No default: a session that sets none gets its policy's defaultExpiryAction (else Evict).
+    expect(spec.expiryAction).toBeUndefined();
   });
 
   it.each([
@@ -66,10 +68,50 @@ describe("DebugSession schema on the real apiserver", () => {
       /spec\.profile: Unsupported value: "root"/,
     ],
     ["tty without stdin", "  targetPod: web\n  image: busybox:local\n  tty: true\n", /spec\.tty.*needs spec\.stdin/],
+    [
+      "spec.copy in Ephemeral mode",
+      "  targetPod: web\n  image: busybox:local\n  copy: {command: [sleep, infinity]}\n",
+      /spec\.copy.*needs spec\.mode: Copy/,
+    ],
+    [
+      "isolate in Copy mode",
+      "  targetPod: web\n  image: busybox:local\n  mode: Copy\n  isolate: true\n",
+      /spec\.isolate.*does not apply in Copy mode/,
+    ],
+    [
+      "an unknown mode",
+      "  targetPod: web\n  image: busybox:local\n  mode: Clone\n",
+      /spec\.mode: Unsupported value: "Clone"/,
+    ],
+    [
+      "an unknown expiryAction",
+      "  targetPod: web\n  image: busybox:local\n  expiryAction: Keep\n",
+      /spec\.expiryAction: Unsupported value: "Keep"/,
+    ],
   ])("refuses %s, naming the field", (_what, spec, message) => {
     const r = apply(session(`bad-${Math.random().toString(36).slice(2, 8)}`, spec));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(message);
+  });
+
+  it("refuses a DebugPolicy whose defaultExpiryAction it does not allow, and defaults Copy off", () => {
+    const policy = (name: string, extra: string): string =>
+      `apiVersion: debugging.dev/v1alpha1\nkind: DebugPolicy\nmetadata: {name: ${name}}\nspec:\n  allowedImages: ["busybox:*"]\n${extra}`;
+    const refused = apply(
+      policy("replace-not-allowed", "  allowedExpiryActions: [Evict]\n  defaultExpiryAction: Replace\n"),
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/spec\.defaultExpiryAction must be one of spec\.allowedExpiryActions/);
+    kubectlOk(["apply", "-n", ns, "-f", "-"], { input: policy("defaults", "") });
+    const spec = JSON.parse(kubectlOk(["get", "dbgpol", "defaults", "-n", ns, "-o", "jsonpath={.spec}"])) as Record<
+      string,
+      unknown
+    >;
+    expect(spec).toMatchObject({
+      allowedModes: ["Ephemeral"],
+      allowIsolate: false,
+      allowedExpiryActions: ["Evict", "Delete", "Replace"],
+    });
   });
 
   it("refuses a changed image after creation", () => {

@@ -22,6 +22,7 @@ const SHARED_RULES = new Set([
   "imageIsAllowed",
   "securityContextOnlyTightens",
   "expiryActionIsAllowed",
+  "isolateIsAllowed",
   "profileIsAllowed",
 ]);
 
@@ -41,6 +42,9 @@ const CASES: [string, Partial<DebugSessionSpec>][] = [
   ["a bare hex image ID", { image: DIGEST }],
   ["expiryAction Delete", { image: "busybox:local", expiryAction: "Delete" }],
   ["expiryAction Evict", { image: "busybox:local", expiryAction: "Evict" }],
+  ["expiryAction Replace", { image: "busybox:local", expiryAction: "Replace" }],
+  ["isolate", { image: "busybox:local", isolate: true }],
+  ["isolate false", { image: "busybox:local", isolate: false }],
   ["restricted with runAsNonRoot false", { profile: "restricted", securityContext: { runAsNonRoot: false } }],
   ["restricted with runAsUser 0", { profile: "restricted", securityContext: { runAsUser: 0 } }],
   ["restricted with runAsUser 1000", { profile: "restricted", securityContext: { runAsUser: 1000 } }],

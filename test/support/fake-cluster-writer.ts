@@ -12,6 +12,7 @@ import {
   type DebugSessionStatus,
 } from "../../src/api/types.ts";
 import type { PodMark, Subject } from "../../src/controller/plan.ts";
+import type { LabelChange } from "../../src/controller/relabel.ts";
 import type { ClusterWriter, PodRef } from "../../src/controller/writer.ts";
 
 /** An error shaped like the apiserver's, as statusCode() in runtime/errors.ts reads it. */
@@ -121,7 +122,7 @@ export class FakeClusterWriter implements ClusterWriter {
     return Promise.resolve();
   }
 
-  markPod(ref: PodRef, mark: PodMark): Promise<void> {
+  markPod(ref: PodRef, mark: PodMark): Promise<V1Pod | undefined> {
     const p = this.podFor(ref);
     this.writes.push("markPod");
     const labels = { ...p.metadata?.labels, [SESSION_LABEL]: mark.label };
@@ -133,7 +134,24 @@ export class FakeClusterWriter implements ClusterWriter {
         : {}),
     };
     this.pod = { ...p, metadata: { ...p.metadata, labels, annotations } };
-    return Promise.resolve();
+    return Promise.resolve(structuredClone(this.pod));
+  }
+
+  relabelPod(ref: PodRef, changes: readonly LabelChange[], annotations: Record<string, string>): Promise<V1Pod> {
+    const p = this.podFor(ref);
+    this.writes.push("relabel");
+    const labels = { ...p.metadata?.labels };
+    for (const c of changes) {
+      if (labels[c.key] !== c.from)
+        return Promise.reject(new FakeApiError(422, `test /metadata/labels/${c.key} failed`));
+      if (c.to === undefined) delete labels[c.key];
+      else labels[c.key] = c.to;
+    }
+    this.pod = {
+      ...p,
+      metadata: { ...p.metadata, labels, annotations: { ...p.metadata?.annotations, ...annotations } },
+    };
+    return Promise.resolve(structuredClone(this.pod));
   }
 
   /** Copy mode's copies, as created (the fake keeps one pod; a test that drives a copy passes it in). */

@@ -150,18 +150,19 @@ export function installCRDs(): void {
  * the general profile). The suites run as cluster-admin, which may `use` any policy.
  */
 export function allowAllPolicy(ns: string, extra = ""): void {
-  kubectlOk(["apply", "-n", ns, "-f", "-"], {
-    input: `apiVersion: debugging.dev/v1alpha1
+  kubectlOk(["apply", "-n", ns, "-f", "-"], { input: permissivePolicyYaml("default", extra) });
+}
+
+/** That policy under another name (`extra`: more spec lines, two spaces in), as YAML to apply. */
+export const permissivePolicyYaml = (name: string, extra = ""): string => `apiVersion: debugging.dev/v1alpha1
 kind: DebugPolicy
-metadata: {name: default}
+metadata: {name: ${name}}
 spec:
   targetSelector: {}
   allowedImages: ["${testImage}", "busybox:*"]
   maxTTL: 24h
   maxSessionsPerPod: 10
-${extra}`,
-  });
-}
+${extra}`;
 
 export interface Operator {
   /** Sends a signal and waits for the process to exit. */

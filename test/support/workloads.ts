@@ -5,9 +5,11 @@ export interface SessionOptions {
   targetPod: string;
   targetContainer?: string;
   ttl?: string;
-  expiryAction?: "Evict" | "Delete";
+  expiryAction?: "Evict" | "Delete" | "Replace";
   command?: string[];
   interactive?: boolean;
+  isolate?: boolean;
+  policy?: string;
 }
 
 export function sessionYaml(name: string, o: SessionOptions): string {
@@ -25,6 +27,8 @@ export function sessionYaml(name: string, o: SessionOptions): string {
   if (o.expiryAction) lines.push(`  expiryAction: ${o.expiryAction}`);
   if (o.command) lines.push(`  command: ${JSON.stringify(o.command)}`);
   if (o.interactive ?? true) lines.push("  stdin: true", "  tty: true");
+  if (o.isolate !== undefined) lines.push(`  isolate: ${o.isolate}`);
+  if (o.policy) lines.push(`  policy: ${o.policy}`);
   return lines.join("\n") + "\n";
 }
 

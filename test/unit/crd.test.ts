@@ -114,6 +114,7 @@ describe("DebugSession schema", () => {
       ttlSecondsAfterFinished: true,
       mode: true,
       copy: true,
+      isolate: true,
     } satisfies Record<keyof DebugSessionSpec, true>;
     const statusFields = {
       phase: true,

@@ -72,6 +72,7 @@ const input = (o: Partial<DecideInput> = {}): DecideInput => ({
   source: source(),
   access: ALLOW_COPY,
   now: NOW,
+  readers: { services: [], networkPolicies: [] },
   ...o,
 });
 

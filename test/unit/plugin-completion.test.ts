@@ -109,7 +109,7 @@ describe("complete (kubectl_complete-dbg WORDS... CURRENT)", () => {
     { words: ["web", "--profile", ""], want: ["general", "baseline", "restricted", "netadmin", "sysadmin"] },
     { words: ["web", "--profile=n"], want: ["netadmin"] },
     { words: ["web", "--image-pull-policy", "I"], want: ["IfNotPresent"] },
-    { words: ["web", "--expiry-action", ""], want: ["Evict", "Delete"] },
+    { words: ["web", "--expiry-action", ""], want: ["Evict", "Delete", "Replace"] },
     { words: ["web", "--dry-run", "c"], want: ["client"] },
     { words: ["web", "--dry-run=client", "-o", ""], want: ["yaml", "json"] },
     { words: ["list", "-o", ""], want: ["wide", "yaml", "json", "name"] },
@@ -199,7 +199,9 @@ describe("policies", () => {
       "  securityContext   may only tighten the profile",
       "  volumes           no",
       "  env from Secrets  no",
-      "  removal           Evict, Delete",
+      "  removal           Evict, Delete, Replace",
+      "  isolate           no",
+      "  modes             Ephemeral",
       "  sessions per pod  1",
     ]);
     const loose = policyLines(
@@ -215,7 +217,11 @@ describe("policies", () => {
         allowSecretEnv: true,
         allowSecurityContextOverrides: true,
         allowPrivilegedTargets: true,
-        allowedExpiryActions: ["Delete"],
+        allowedExpiryActions: ["Delete", "Replace"],
+        defaultExpiryAction: "Replace",
+        allowIsolate: true,
+        allowedModes: ["Ephemeral", "Copy"],
+        copy: { allowCommand: true },
         defaultTTL: "1h",
         maxTTL: "8h",
         maxSessionsPerPod: 3,
@@ -232,7 +238,9 @@ describe("policies", () => {
       "  securityContext   may loosen the profile",
       "  volumes           the pod's, Secrets and tokens included",
       "  env from Secrets  yes",
-      "  removal           Delete",
+      "  removal           Delete, Replace (Replace by default)",
+      "  isolate           yes",
+      "  modes             Ephemeral, Copy (a copy may change: command)",
       "  sessions per pod  3",
     ]);
     expect(policyLines(policy("none", {}))[1]).toBe("  targets           no pod (targetSelector is not set)");

@@ -203,6 +203,7 @@ describe("evaluatePolicy", () => {
         expiryAction: "Delete",
         mode: "Copy",
         copy: { image: `sha256:${DIGEST}` },
+        isolate: true,
       },
       policy: { requireDigest: true, allowedExpiryActions: ["Evict"] },
       pod: { ...pod({}), spec: { containers: [{ name: "app" }], volumes: VOLUMES, hostPID: true } },
@@ -1317,6 +1318,8 @@ describe("DebugPolicy CRD", () => {
       recordRetention: true,
       allowedModes: true,
       copy: true,
+      defaultExpiryAction: true,
+      allowIsolate: true,
     } satisfies Record<keyof DebugPolicySpec, true>;
     expect(Object.keys(specSchema.properties ?? {}).sort()).toEqual(Object.keys(fields).sort());
   });

@@ -9,12 +9,14 @@ import type {
   V1Deployment,
   V1Job,
   V1Lease,
+  V1NetworkPolicyList,
   V1Pod,
   V1PodList,
   V1ReplicaSet,
   V1Role,
   V1RoleBinding,
   V1StatefulSet,
+  V1ServiceList,
   V1Status,
   V1SubjectAccessReview,
 } from "@kubernetes/client-node";
@@ -52,6 +54,11 @@ export class CoreApi extends Api {
 
   listNamespacedPod({ namespace, labelSelector }: { namespace: string; labelSelector?: string }): Promise<V1PodList> {
     return this.c.request({ method: "GET", path: `/api/v1${ns(namespace)}/pods`, query: { labelSelector } });
+  }
+
+  /** The Services of a namespace: which of them select a pod (isolate, Replace). */
+  listNamespacedService({ namespace }: { namespace: string }): Promise<V1ServiceList> {
+    return this.c.request({ method: "GET", path: `/api/v1${ns(namespace)}/services` });
   }
 
   listPodForAllNamespaces({ labelSelector }: { labelSelector?: string }): Promise<V1PodList> {
@@ -172,6 +179,13 @@ export class WorkloadsApi extends Api {
   }
 }
 
+/** networking.k8s.io/v1: what restricts a pod's traffic, read so a label change never loosens it. */
+export class NetworkingApi extends Api {
+  listNamespacedNetworkPolicy({ namespace }: { namespace: string }): Promise<V1NetworkPolicyList> {
+    return this.c.request({ method: "GET", path: `/apis/networking.k8s.io/v1${ns(namespace)}/networkpolicies` });
+  }
+}
+
 export class RbacApi extends Api {
   createNamespacedRole({ namespace, body, fieldManager }: { namespace: string } & Write<V1Role>): Promise<V1Role> {
     return this.c.request({ method: "POST", path: this.path(namespace, "roles"), body, query: { fieldManager } });
@@ -236,6 +250,7 @@ export interface KubeApis {
   custom: CustomObjectsApi;
   authz: AuthorizationApi;
   workloads: WorkloadsApi;
+  networking: NetworkingApi;
   rbac: RbacApi;
   leases: LeaseApi;
 }
@@ -247,6 +262,7 @@ export function kubeApis(client: KubeClient): KubeApis {
     custom: new CustomObjectsApi(client),
     authz: new AuthorizationApi(client),
     workloads: new WorkloadsApi(client),
+    networking: new NetworkingApi(client),
     rbac: new RbacApi(client),
     leases: new LeaseApi(client),
   };
