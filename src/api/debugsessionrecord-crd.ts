@@ -61,6 +61,8 @@ const spec: Schema = obj(
       container: str("The container the debugger targeted (its process namespace), whose log is in targetLog.", {
         maxLength: 253,
       }),
+      copyOf: str("Copy mode: the pod the copy (pod) was made of, which was never touched.", { maxLength: 253 }),
+      copyOfUID: str("Copy mode: that pod's UID.", { maxLength: 64 }),
     }),
     debugger: obj("The ephemeral container.", {
       container: str("Its name in the pod.", { maxLength: 253 }),

@@ -291,7 +291,8 @@ export interface DebugSessionRecordSpec {
   requestedBy?: RequestedBy;
   reason?: string;
   policy: { name: string; generation?: number };
-  target: { pod: string; podUID?: string; node?: string; container?: string };
+  /** copyOf, copyOfUID: Copy mode, the pod the copy (`pod`) was made of. */
+  target: { pod: string; podUID?: string; node?: string; container?: string; copyOf?: string; copyOfUID?: string };
   debugger: { container: string; image: string; imageID?: string; state?: string; exitCode?: number };
   injectedAt?: string;
   expiresAt?: string;

@@ -17,6 +17,7 @@ import {
   type SavedLog,
 } from "../api/types.ts";
 import { sessionLabelValue } from "./container.ts";
+import { COPY_OF_ANNOTATION, COPY_OF_UID_ANNOTATION } from "./pod-copy.ts";
 import type { RecordWrite } from "./plan.ts";
 
 /** How much of a log is read, kept and stored (docs/records.md). */
@@ -244,6 +245,7 @@ export function buildRecord({ session, pod, write, transcript, targetLog, events
         ...((pod?.metadata?.uid ?? status.targetPodUID) ? { podUID: pod?.metadata?.uid ?? status.targetPodUID } : {}),
         ...(pod?.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
         ...(target ? { container: target } : {}),
+        ...copyOf(pod, status.sourcePod),
       },
       debugger: {
         container: write.containerName,
@@ -275,4 +277,12 @@ export function auditLine(record: DebugSessionRecord): Record<string, unknown> {
     transcript: strip(transcript),
     targetLog: strip(targetLog),
   };
+}
+
+/** Copy mode: the source, as the copy's annotations name it, else as the status recorded it. */
+function copyOf(pod: V1Pod | undefined, sourcePod: string | undefined): { copyOf?: string; copyOfUID?: string } {
+  const annotations = pod?.metadata?.annotations ?? {};
+  const name = annotations[COPY_OF_ANNOTATION] ?? sourcePod;
+  const uid = annotations[COPY_OF_UID_ANNOTATION];
+  return { ...(name !== undefined ? { copyOf: name } : {}), ...(uid !== undefined ? { copyOfUID: uid } : {}) };
 }

@@ -5,6 +5,7 @@ import {
   PROFILES,
   PULL_POLICIES,
   TARGET_KINDS,
+  type CopySpec,
   type ExpiryChoice,
   type Profile,
   type PullPolicy,
@@ -38,6 +39,9 @@ export interface CreateOptions {
   reason?: string;
   policy?: string;
   expiryAction?: ExpiryChoice;
+  /** --copy and its options: spec.mode Copy and spec.copy. */
+  copy?: CopySpec;
+  isolate?: boolean;
   name?: string;
   stdin: boolean;
   tty: boolean;
@@ -276,10 +280,43 @@ function createOptions(positionals: string[], command: string[] | undefined, fla
   }
   const action = flags.oneOf("expiry-action", EXPIRY_ACTIONS);
   if (action !== undefined) options.expiryAction = action;
+  const copy = copyOptions(flags);
+  if (copy !== undefined) options.copy = copy;
+  if (flags.bool("isolate")) {
+    if (copy !== undefined) throw new UsageError("--isolate does not go with --copy: a copy is in no Service already");
+    options.isolate = true;
+  }
   if (name !== undefined) options.name = name;
   if (dryRun === "client" || dryRun === "server") options.dryRun = dryRun;
   if (output !== undefined) options.output = output;
   return options;
+}
+
+/** --copy and the flags that only go with it; undefined without --copy. */
+function copyOptions(flags: FlagReader): CopySpec | undefined {
+  const command = flags.string("copy-command")?.split(/\s+/).filter(Boolean);
+  const image = flags.string("copy-image");
+  const sameNode = flags.bool("same-node");
+  const keepProbes = flags.bool("keep-probes");
+  if (!flags.bool("copy")) {
+    const stray = [
+      command !== undefined ? "--copy-command" : "",
+      image !== undefined ? "--copy-image" : "",
+      sameNode ? "--same-node" : "",
+      keepProbes ? "--keep-probes" : "",
+    ].filter(Boolean);
+    if (stray.length) throw new UsageError(`${stray.join(", ")} go with --copy: add --copy to debug a copy of the pod`);
+    return undefined;
+  }
+  const copy: CopySpec = {};
+  if (command !== undefined) {
+    if (command.length === 0) throw new UsageError("--copy-command needs words: --copy-command 'sleep infinity'");
+    copy.command = command;
+  }
+  if (image !== undefined) copy.image = nonEmpty("--copy-image", image);
+  if (sameNode) copy.sameNode = true;
+  if (keepProbes) copy.keepProbes = true;
+  return copy;
 }
 
 const NAME_RULE =

@@ -61,7 +61,26 @@ export const FLAGS: readonly FlagDef[] = [
     long: "expiry-action",
     arg: "ACTION",
     on: ["create"],
-    help: "how the pod is removed: Evict (default) or Delete, as the policy allows",
+    help: "how the pod is removed: Evict, Delete, or Replace (its ReplicaSet's replacement is Ready first), as the policy allows (default: the policy's defaultExpiryAction, else Evict)",
+  },
+  {
+    long: "copy",
+    on: ["create"],
+    help: "debug a copy of the pod, which the operator creates and deletes, not the pod itself (spec.mode: Copy)",
+  },
+  {
+    long: "copy-command",
+    arg: "WORDS",
+    on: ["create"],
+    help: "with --copy: the target container's command in the copy, split at spaces (e.g. 'sleep infinity' for a crash loop)",
+  },
+  { long: "copy-image", arg: "IMAGE", on: ["create"], help: "with --copy: the target container's image in the copy" },
+  { long: "same-node", on: ["create"], help: "with --copy: put the copy on the pod's node" },
+  { long: "keep-probes", on: ["create"], help: "with --copy: keep the probes, which a copy drops otherwise" },
+  {
+    long: "isolate",
+    on: ["create"],
+    help: "once the debugger is in, take the pod out of its Services (and its ReplicaSet, which replaces it)",
   },
   {
     long: "stdin",

@@ -43,6 +43,12 @@ const EXAMPLES = `Examples:
   # One command without a terminal: prints its output, exits with its exit code
   kubectl dbg web-7d9f-abcde -i=false -- ps auxww
 
+  # A crash-looping pod: debug a copy whose app container sleeps instead (if the policy allows Copy)
+  kubectl dbg web-7d9f-abcde -c app --copy --copy-command 'sleep infinity'
+
+  # Out of its Service while you debug; its Deployment starts a replacement (policy allowIsolate)
+  kubectl dbg web-7d9f-abcde -c app --isolate
+
   # The session as YAML, for Git, created by nobody
   kubectl dbg deployment/web --ttl 1h --dry-run=client -o yaml
 

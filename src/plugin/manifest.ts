@@ -14,6 +14,11 @@ export function sessionManifest(o: CreateOptions, name: string, namespace: strin
   if (o.profile !== undefined) spec.profile = o.profile;
   if (o.ttl !== undefined) spec.ttl = o.ttl;
   if (o.expiryAction !== undefined) spec.expiryAction = o.expiryAction;
+  if (o.copy !== undefined) {
+    spec.mode = "Copy";
+    if (Object.keys(o.copy).length > 0) spec.copy = o.copy;
+  }
+  if (o.isolate) spec.isolate = true;
   if (o.reason !== undefined) spec.reason = o.reason;
   if (o.policy !== undefined) spec.policy = o.policy;
   return {

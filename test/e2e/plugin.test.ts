@@ -58,6 +58,8 @@ spec:
   targetSelector: {}
   allowedImages: ["${testImage}"]
   maxTTL: 1h
+  allowedModes: [Ephemeral, Copy]
+  copy: {allowCommand: true}
 ---
 ${userRoleBinding("erin-requester", "erin", "debugsession-requester")}---
 ${userRoleBinding("erin-policy-user", "erin", "debugpolicy-user")}`,
@@ -133,6 +135,41 @@ ${userRoleBinding("erin-policy-user", "erin", "debugpolicy-user")}`,
     expect(r.status, r.stderr).toBe(0);
     await waitFor(() => podJson(ns, "web")?.metadata.uid !== uid, 60_000, "the tainted pod removed");
     expect(kubectl(["-n", ns, "get", "role", role ?? "none"]).code).not.toBe(0);
+  });
+
+  it("--copy gives that requester a shell in a copy of the pod, whose container runs another command; the pod is untouched", async () => {
+    const uid = podJson(ns, "other")!.metadata.uid;
+    terminal("copy", [
+      "kubectl",
+      "dbg",
+      "other",
+      "--copy",
+      "--copy-command",
+      "sleep 7200",
+      "--image",
+      testImage,
+      "--name",
+      "copy-shell",
+      "-n",
+      ns,
+      ...AS,
+      "--",
+      "sh",
+    ]);
+    await waitFor(() => /\/ # $/m.test(pane("copy")), 90_000, "a shell prompt in the copy");
+    tmux("send-keys", "-t", "copy", "ps -o args", "Enter");
+    // The pod sandbox of this cluster runs `sleep 3600` (hack/images.sh); the copy's container sleeps 7200.
+    await waitFor(() => pane("copy").includes("sleep 7200"), 20_000, "the copy's replaced command in ps");
+    tmux("kill-session", "-t", "copy");
+    const status = sessionStatus(ns, "copy-shell");
+    expect(status.pod).toMatch(/^copy-shell-copy-[0-9a-f]{12}$/);
+    const copy = status.pod!;
+    const source = podJson(ns, "other")!;
+    expect([source.metadata.uid, source.spec.ephemeralContainers ?? []]).toEqual([uid, []]);
+    const r = dbg(["end", "copy-shell"]);
+    expect(r.status, r.stderr).toBe(0);
+    await waitFor(() => podJson(ns, copy) === undefined, 60_000, "the copy deleted");
+    expect(podJson(ns, "other")!.metadata.uid).toBe(uid);
   });
 
   it("--dry-run=client -o yaml prints a manifest that kubectl apply creates as the same session", () => {

@@ -192,6 +192,27 @@ describe("kubectl dbg TARGET", () => {
   it("--dry-run=none creates for real", () => {
     expect(create("web", "--dry-run=none").dryRun).toBeUndefined();
   });
+
+  it("--copy and its options make spec.mode Copy and spec.copy; --isolate spec.isolate", () => {
+    expect(create("web").copy).toBeUndefined();
+    expect(create("web", "--copy").copy).toEqual({});
+    expect(
+      create(
+        "web",
+        "--copy",
+        "--copy-command",
+        "sleep  infinity",
+        "--copy-image",
+        "app:debug",
+        "--same-node",
+        "--keep-probes",
+      ).copy,
+    ).toEqual({ command: ["sleep", "infinity"], image: "app:debug", sameNode: true, keepProbes: true });
+    expect(create("deployment/web", "--isolate", "--expiry-action", "Replace")).toMatchObject({
+      isolate: true,
+      expiryAction: "Replace",
+    });
+  });
 });
 
 describe("kubectl's flags", () => {
@@ -282,7 +303,14 @@ describe("mistakes, each with the fix in its message", () => {
       argv: ["web", "--profile", "root"],
       says: "--profile root: choose one of general, baseline, restricted, netadmin, sysadmin",
     },
-    { argv: ["web", "--expiry-action", "Kill"], says: "--expiry-action Kill: choose one of Evict, Delete" },
+    { argv: ["web", "--expiry-action", "Kill"], says: "--expiry-action Kill: choose one of Evict, Delete, Replace" },
+    { argv: ["web", "--same-node"], says: "--same-node go with --copy: add --copy to debug a copy of the pod" },
+    {
+      argv: ["web", "--copy-command", "sleep 1", "--copy-image", "x"],
+      says: "--copy-command, --copy-image go with --copy",
+    },
+    { argv: ["web", "--copy", "--copy-command", " "], says: "--copy-command needs words" },
+    { argv: ["web", "--copy", "--isolate"], says: "--isolate does not go with --copy" },
     { argv: ["web", "--image-pull-policy", "Sometimes"], says: "choose one of Always, IfNotPresent, Never" },
     { argv: ["web", "--env", "DEBUG"], says: "--env DEBUG must be NAME=VALUE, for example --env LOG_LEVEL=debug" },
     { argv: ["web", "--env", "=1"], says: "--env =1 must be NAME=VALUE" },

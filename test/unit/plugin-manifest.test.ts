@@ -18,6 +18,14 @@ describe("sessionManifest", () => {
     });
   });
 
+  it("maps --copy to spec.mode Copy and its options to spec.copy, --isolate to spec.isolate", () => {
+    expect(sessionManifest(options("web-1", "--copy"), "s", undefined).spec).toMatchObject({ mode: "Copy" });
+    expect(sessionManifest(options("web-1", "--copy"), "s", undefined).spec.copy).toBeUndefined();
+    const copied = sessionManifest(options("web-1", "--copy", "--copy-command", "sleep infinity"), "s", undefined);
+    expect(copied.spec).toMatchObject({ mode: "Copy", copy: { command: ["sleep", "infinity"] } });
+    expect(sessionManifest(options("web-1", "--isolate"), "s", undefined).spec.isolate).toBe(true);
+  });
+
   it("maps every flag to its spec field", () => {
     const o = options(
       "deploy/web",

@@ -17,6 +17,7 @@ import {
   savedLog,
 } from "../../src/controller/record-content.ts";
 import { recordDueAt } from "../../src/controller/record-sweeper.ts";
+import { COPY_OF_ANNOTATION, COPY_OF_UID_ANNOTATION } from "../../src/controller/pod-copy.ts";
 import {
   ALLOW_ALL,
   CNAME,
@@ -201,6 +202,18 @@ describe("the record itself", () => {
     expect(record.spec.target).toMatchObject({ pod: POD_NAME, podUID: POD_UID, container: "app" });
     expect(record.spec.policy).toEqual({ name: "default", generation: 3 });
     expect(record.spec.reason).toBe("INC-1");
+  });
+
+  it("names the pod a Copy-mode copy was made of, from the copy's annotations", () => {
+    expect(record.spec.target.copyOf).toBeUndefined();
+    const copy = taintedPod(terminated(7));
+    copy.metadata!.annotations = {
+      ...copy.metadata!.annotations,
+      [COPY_OF_ANNOTATION]: "web-0",
+      [COPY_OF_UID_ANNOTATION]: "source-uid",
+    };
+    const copied = buildRecord({ session: s, pod: copy, write, transcript: log, targetLog: log, events: [] });
+    expect(copied.spec.target).toMatchObject({ copyOf: "web-0", copyOfUID: "source-uid" });
   });
 
   it("audits everything but the transcripts' data, their sha256s included", () => {
