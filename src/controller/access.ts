@@ -64,9 +64,13 @@ const policyAllowsSession: AccessCheck = (s) => {
   if (!policy) return undefined;
   const pod = s.copyMode ? s.source : s.pod;
   const violations = evaluatePolicy({ session, policy, pod, otherSessionsOnPod: access.otherSessionsOnPod });
-  const copy = s.copyMode && s.source ? plannedCopy(s) : undefined;
-  const copyShares = copy ? targetIsNotPrivileged({ session, policy, pod: copy, otherSessionsOnPod: 0 }) : undefined;
-  if (copyShares && !violations.some((v) => v.rule === copyShares.rule)) violations.push(copyShares);
+  // The copy as it will be made, and (once made) as it is: a pod under the copy's name and labels that
+  // someone else made is judged on what it is.
+  const copies = s.copyMode ? [s.source ? plannedCopy(s) : undefined, s.pod] : [];
+  for (const copy of copies) {
+    const shares = copy ? targetIsNotPrivileged({ session, policy, pod: copy, otherSessionsOnPod: 0 }) : undefined;
+    if (shares && !violations.some((v) => v.rule === shares.rule)) violations.push(shares);
+  }
   if (!violations.length) return undefined;
   return { reason: Reason.PolicyViolation, message: violations.map((v) => `${v.reason}: ${v.message}`).join("; ") };
 };

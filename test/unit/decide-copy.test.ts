@@ -196,6 +196,14 @@ describe("decide, Copy mode", () => {
     expect(plan.podWrites[0]).toMatchObject({ pod: COPY, podUID: COPY_UID, how: "Delete" });
   });
 
+  it("judges a copy that exists on what it is: one that shares the node gets no debugger", () => {
+    const planted = copyPod();
+    planted.spec!.hostPID = true;
+    const plan = decide(input({ pod: planted }));
+    expect(plan.status.message).toContain("PrivilegedTarget");
+    expect(plan.podWrites).toEqual([{ kind: "removePod", pod: COPY, podUID: COPY_UID, how: "Delete" }]);
+  });
+
   it("judges the policy's target rules on the source, not on the copy", () => {
     const selective: AccessInput = {
       ...ALLOW_COPY,
