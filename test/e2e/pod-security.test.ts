@@ -1,6 +1,7 @@
 // Pod Security admission also judges ephemeral containers. A namespace enforcing `baseline` and a
 // policy that allows `sysadmin`: the apiserver refuses the privileged debugger, the session shows the
-// apiserver's message as Failed, and the operator does not keep trying.
+// apiserver's message as Failed, and the operator does not keep trying. It judges Copy mode's copies
+// too, like any pod: a pod admitted before its namespace was tightened cannot be copied.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   allowAllPolicy,
@@ -24,7 +25,8 @@ describe("an injection Pod Security refuses", () => {
     // The policy allows what Pod Security will refuse: the refusal must come from the apiserver.
     allowAllPolicy(
       ns,
-      "  allowedProfiles: [general, baseline, restricted, netadmin, sysadmin]\n  allowPrivileged: true\n",
+      "  allowedProfiles: [general, baseline, restricted, netadmin, sysadmin]\n  allowPrivileged: true\n" +
+        "  allowedModes: [Ephemeral, Copy]\n",
     );
     createBarePod(ns, "web");
     operator = startOperator([], { namespace: ns });
@@ -68,5 +70,35 @@ spec: {targetPod: web, image: "${testImage}", imagePullPolicy: IfNotPresent, pro
     console.log(`injection attempts refused by the apiserver: ${attempts}`);
     expect(attempts).toBe(1);
     expect(podJson(ns, "web")!.spec.ephemeralContainers).toBeUndefined();
+  });
+
+  it("refuses a copy the namespace's level refuses: Failed (CopyRefused) with the apiserver's message", async () => {
+    createBarePod(ns, "legacy");
+    // Admitted under baseline; under restricted (runAsNonRoot, no capabilities, seccomp) it would not be.
+    kubectlOk(["label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted", "--overwrite"]);
+    kubectlOk(["apply", "-n", ns, "-f", "-"], {
+      input: `apiVersion: debugging.dev/v1alpha1
+kind: DebugSession
+metadata: {name: copy-legacy}
+spec: {targetPod: legacy, mode: Copy, image: "${testImage}", imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}
+`,
+    });
+    const failed = await waitFor(
+      () => {
+        const s = sessionStatus(ns, "copy-legacy");
+        return s.phase === "Failed" ? s : undefined;
+      },
+      30_000,
+      "phase Failed",
+    );
+    expect(failed.message).toMatch(
+      /the apiserver refused the copy of pod legacy: .*violates PodSecurity "restricted:latest"/,
+    );
+    expect(failed.conditions?.find((c) => c.type === "Injected")).toMatchObject({
+      status: "False",
+      reason: "CopyRefused",
+    });
+    expect(kubectlOk(["-n", ns, "get", "pods", "-l", "debugging.dev/session=copy-legacy", "-o", "name"])).toBe("");
+    expect(podJson(ns, "legacy")!.spec.ephemeralContainers).toBeUndefined();
   });
 });
