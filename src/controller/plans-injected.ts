@@ -1,10 +1,5 @@
 // Situations after the injection: mirror the debugger, expire, notice the pod going, report a refusal.
-import {
-  DEFAULT_EXPIRY_ACTION,
-  type ContainerStateMirror,
-  type DebugSessionStatus,
-  type ExpiryAction,
-} from "../api/types.ts";
+import { type ContainerStateMirror, type DebugSessionStatus, type ExpiryAction } from "../api/types.ts";
 import { isStarting, mirrorContainerState } from "./container-state.ts";
 import { emptyPlan, podEvent, sessionEvent, type Plan, type Refusal } from "./plan.ts";
 import { withTransitionEvent } from "./plans-ended.ts";
@@ -12,7 +7,14 @@ import { markPod } from "./plans-injection.ts";
 import { replacement, withIsolation } from "./plans-relabel.ts";
 import { withRecord } from "./plans-record.ts";
 import { Reason } from "./reasons.ts";
-import { deleteIsAllowed, isBeingDeleted, podName, type Situation } from "./situation.ts";
+import {
+  deleteIsAllowed,
+  expiryChoice,
+  forcedDeleteAtMs,
+  isBeingDeleted,
+  podName,
+  type Situation,
+} from "./situation.ts";
 import { StatusBuilder, injectedCondition } from "./status.ts";
 
 const untilExpiry = (s: Situation): number | undefined =>
@@ -57,9 +59,7 @@ export function planPodLost(s: Situation): Plan {
 function removal(s: Situation): ExpiryAction {
   if (s.copyMode) return "Delete";
   if (!deleteIsAllowed(s)) return "Evict";
-  const overdue = s.now.getTime() - (s.expiresAtMs ?? 0);
-  const asked = s.session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION;
-  return asked === "Delete" || overdue >= s.opts.evictionTimeoutMs ? "Delete" : "Evict";
+  return expiryChoice(s) === "Delete" || s.now.getTime() >= forcedDeleteAtMs(s) ? "Delete" : "Evict";
 }
 
 /** The TTL ran out and the pod carries our debugger: remove it (or record that it is going). */
@@ -210,7 +210,7 @@ export function planRefusal(s: Situation, refusal: Refusal): Plan {
     const events = s.status.message === why ? [] : [sessionEvent("Warning", Reason.EvictionBlocked, why)];
     return { ...emptyPlan({ ...s.status, message: why }), events, retryWithBackoff: why };
   }
-  const deleteAfter = new Date((s.expiresAtMs ?? 0) + s.opts.evictionTimeoutMs).toISOString();
+  const deleteAfter = new Date(forcedDeleteAtMs(s)).toISOString();
   const then = deleteIsAllowed(s)
     ? `the pod is deleted instead after ${deleteAfter}`
     : "the policy allows no Delete (spec.allowedExpiryActions), so it waits for the disruption budget";

@@ -1,12 +1,6 @@
 // Situations before the debugger is in the pod: waiting for the target, judging access, injecting.
 import type { V1Pod } from "@kubernetes/client-node";
-import {
-  DEFAULT_EXPIRY_ACTION,
-  SESSION_ANNOTATION,
-  SESSION_LABEL,
-  type DebugSession,
-  type ExpiryAction,
-} from "../api/types.ts";
+import { SESSION_ANNOTATION, SESSION_LABEL, type DebugSession, type ExpiryAction } from "../api/types.ts";
 import { accessDenial } from "./access.ts";
 import { ephemeralContainer, sessionLabelValue } from "./container.ts";
 import type { DecideOptions } from "./input.ts";
@@ -19,6 +13,7 @@ import { planDenied, planEnded, withTransitionEvent } from "./plans-ended.ts";
 import { Reason } from "./reasons.ts";
 import {
   deleteIsAllowed,
+  expiryChoice,
   injectionWasRefused,
   isExpired,
   notAfterPassed,
@@ -196,6 +191,4 @@ export function markPod(s: Situation, pod: V1Pod, expiresAt: string | undefined)
 
 /** How this session removes its pod at expiry, as the pod records it: Delete only if asked and allowed. */
 const removalAction = (s: Situation): ExpiryAction =>
-  s.copyMode || (deleteIsAllowed(s) && (s.session.spec.expiryAction ?? DEFAULT_EXPIRY_ACTION) === "Delete")
-    ? "Delete"
-    : "Evict";
+  s.copyMode || (deleteIsAllowed(s) && expiryChoice(s) === "Delete") ? "Delete" : "Evict";

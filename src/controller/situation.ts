@@ -7,8 +7,10 @@ import {
   type DebugSession,
   type DebugSessionStatus,
   type ExpiryAction,
+  type ExpiryChoice,
   type RequestedBy,
 } from "../api/types.ts";
+import { expiryChoiceOf } from "../policy/expiry.ts";
 import { ttlMs } from "../policy/ttl.ts";
 import { accessDenial } from "./access.ts";
 import { findCondition } from "./conditions.ts";
@@ -168,6 +170,17 @@ export const deleteIsAllowed = (s: Situation): boolean =>
   s.copyMode || (s.access.policy?.spec.allowedExpiryActions ?? DEFAULT_ALLOWED_EXPIRY_ACTIONS).includes("Delete");
 
 export const isBeingDeleted = (s: Situation): boolean => Boolean(s.session.metadata.deletionTimestamp);
+
+/** What the session asks for at expiry, the policy's defaultExpiryAction filling in what it leaves unset. */
+export const expiryChoice = (s: Situation): ExpiryChoice => expiryChoiceOf(s.session, s.access.policy);
+
+/**
+ * From when an eviction refused at expiry becomes a delete (where the policy allows Delete):
+ * --eviction-timeout after expiresAt, or after the longest Replace waits for a replacement, so a
+ * replaced pod's eviction gets the same time before it is forced.
+ */
+export const forcedDeleteAtMs = (s: Situation): number =>
+  (s.expiresAtMs ?? 0) + s.opts.evictionTimeoutMs * (expiryChoice(s) === "Replace" ? 2 : 1);
 
 /** The pod was removed at expiry: nothing is left to do or to report, whatever the pod does now. */
 export const podWasRemovedAtExpiry = (s: Situation): boolean =>

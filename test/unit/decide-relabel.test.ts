@@ -228,6 +228,36 @@ describe("expiryAction Replace", () => {
     expect(plan.events.find((e) => e.reason === "ReplaceNotPossible")?.message).toContain("falls back to Evict");
   });
 
+  it("gives a replaced pod's eviction its own --eviction-timeout before it becomes a delete", () => {
+    const at = (ms: number): Date => new Date(expiredAt.getTime() + ms);
+    const removal = (now: Date): Plan => replace({ pod: released(), now });
+    expect(removal(at(90_000)).podWrites).toEqual([
+      { kind: "removePod", pod: POD_NAME, podUID: POD_UID, how: "Evict" },
+    ]);
+    expect(removal(at(120_000)).podWrites).toEqual([
+      { kind: "removePod", pod: POD_NAME, podUID: POD_UID, how: "Delete" },
+    ]);
+    const refused = decide({
+      session: session({ spec, status }),
+      pod: released(),
+      access: ALLOW_ALL,
+      now: at(90_000),
+      readers: readers(),
+      refusal: { of: "eviction", message: "Cannot evict pod as it would violate the pod's disruption budget." },
+    });
+    expect(refused.status.message).toContain(`deleted instead after ${iso(at(120_000))}`);
+  });
+
+  it("deletes a session's pod at expiry when the policy's defaultExpiryAction is Delete and the session sets none", () => {
+    const deleteByDefault: AccessInput = {
+      ...ALLOW_ALL,
+      policy: { ...ALLOW_ALL.policy!, spec: { ...ALLOW_ALL.policy!.spec, defaultExpiryAction: "Delete" } },
+    };
+    const s = session({ spec: { ttl: "30m" }, status });
+    const plan = decide({ session: s, pod: webPod({ injected: true }), access: deleteByDefault, now: NOW });
+    expect(plan.podWrites).toEqual([{ kind: "removePod", pod: POD_NAME, podUID: POD_UID, how: "Delete" }]);
+  });
+
   it("takes a session's expiryAction from the policy's defaultExpiryAction when it sets none", () => {
     const replaceByDefault: AccessInput = {
       ...ALLOW_ALL,
