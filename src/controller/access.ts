@@ -1,10 +1,8 @@
 // May this requester have this debugger now? A chain of named checks over the situation, the first
 // refusal wins (cert-manager's policy chains). Asked before every injection, retried ones included.
 import { DEFAULT_POLICY, REQUESTER_ANNOTATION } from "../api/types.ts";
-import type { V1Pod } from "@kubernetes/client-node";
 import { targetIsNotPrivileged } from "../policy/checks.ts";
 import { evaluatePolicy } from "../policy/evaluate.ts";
-import { buildPodCopy } from "./pod-copy.ts";
 import { copyNetworkDenial, isolationDenial } from "./plans-relabel.ts";
 import { Reason } from "./reasons.ts";
 import type { Situation } from "./situation.ts";
@@ -66,7 +64,7 @@ const policyAllowsSession: AccessCheck = (s) => {
   const violations = evaluatePolicy({ session, policy, pod, otherSessionsOnPod: access.otherSessionsOnPod });
   // The copy as it will be made, and (once made) as it is: a pod under the copy's name and labels that
   // someone else made is judged on what it is.
-  const copies = s.copyMode ? [s.source ? plannedCopy(s) : undefined, s.pod] : [];
+  const copies = s.copyMode ? [s.plannedCopy, s.pod] : [];
   for (const copy of copies) {
     const shares = copy ? targetIsNotPrivileged({ session, policy, pod: copy, otherSessionsOnPod: 0 }) : undefined;
     if (shares && !violations.some((v) => v.rule === shares.rule)) violations.push(shares);
@@ -91,11 +89,4 @@ export function accessDenial(s: Situation): Denial | undefined {
     if (denial) return denial;
   }
   return undefined;
-}
-
-/** The copy this session would create of its source now; undefined when none can be built. */
-export function plannedCopy(s: Situation): V1Pod | undefined {
-  if (!s.source) return undefined;
-  const built = buildPodCopy(s.source, s.session, s.session.spec.copy ?? {});
-  return "pod" in built ? built.pod : undefined;
 }

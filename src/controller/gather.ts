@@ -14,6 +14,7 @@ import type { AccessReviewer } from "./access-review.ts";
 import type { Candidates } from "./candidates.ts";
 import type { AccessInput, DecideInput, DecideOptions } from "./input.ts";
 import {
+  awaitsReplacement,
   controllerRef,
   needsReaders,
   selectingNetworkPolicy,
@@ -50,8 +51,12 @@ export interface GatherSources {
   listCandidates(session: DebugSession): Promise<Candidates>;
   listServices(namespace: string): Promise<V1Service[]>;
   listNetworkPolicies(namespace: string): Promise<V1NetworkPolicy[]>;
-  /** The named controller, with its selector and (a ReplicaSet's) readiness; undefined when gone. */
-  readController(namespace: string, ref: { kind: string; name: string }): Promise<ControllerView | undefined>;
+  /** The named controller, with its selector and, with `countReady`, a ReplicaSet's Ready pods; undefined when gone. */
+  readController(
+    namespace: string,
+    ref: { kind: string; name: string },
+    countReady: boolean,
+  ): Promise<ControllerView | undefined>;
   options: DecideOptions;
 }
 
@@ -70,7 +75,7 @@ export class Gatherer {
     const reserved = this.reservedBy(key, session, pod?.metadata?.name);
     const otherSessionsOnPod = otherDebuggers(pod, ephemeralContainerName(session), reserved).length;
     const readers = needsReaders(session, pod, access.policy, now)
-      ? await this.readers(session.metadata.namespace ?? "", source ?? pod)
+      ? await this.readers(session, pod, awaitsReplacement(session, access.policy, now))
       : undefined;
     const input: DecideInput = {
       session,
@@ -86,13 +91,19 @@ export class Gatherer {
     return input;
   }
 
-  /** The Services and NetworkPolicies of the namespace, and the pod's controller: read together. */
-  private async readers(namespace: string, pod: V1Pod | undefined): Promise<GatheredReaders> {
-    const ref = pod ? controllerRef(pod) : undefined;
+  /**
+   * The NetworkPolicies of the namespace and, for a pod whose labels are to change, its Services and
+   * controller (with its Ready pods counted only while a Replace waits for them): read together. A copy
+   * is judged on NetworkPolicies alone (copy-network.ts).
+   */
+  private async readers(session: DebugSession, pod: V1Pod | undefined, countReady: boolean): Promise<GatheredReaders> {
+    const namespace = session.metadata.namespace ?? "";
+    const relabels = !isCopyMode(session);
+    const ref = relabels && pod ? controllerRef(pod) : undefined;
     const [services, networkPolicies, controller] = await Promise.all([
-      this.src.listServices(namespace),
+      relabels ? this.src.listServices(namespace) : Promise.resolve([]),
       this.src.listNetworkPolicies(namespace),
-      ref ? this.src.readController(namespace, ref) : Promise.resolve(undefined),
+      ref ? this.src.readController(namespace, ref, countReady) : Promise.resolve(undefined),
     ]);
     return {
       services: services.map(selectingService),

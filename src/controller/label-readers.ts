@@ -65,6 +65,11 @@ export function needsReaders(
   if (!pod || pod.metadata?.deletionTimestamp) return false;
   const relabelled = pod.metadata?.annotations?.[ISOLATED_LABELS_ANNOTATION] !== undefined;
   if (session.spec.isolate && (awaitsInjection(session.status) || !relabelled)) return true;
+  return awaitsReplacement(session, policy, now);
+}
+
+/** A Replace session past its expiry: only it needs its ReplicaSet's Ready pods counted. */
+export function awaitsReplacement(session: DebugSession, policy: DebugPolicy | undefined, now: Date): boolean {
   const expiresAt = session.status?.expiresAt;
   const expired = expiresAt !== undefined && now.getTime() >= Date.parse(expiresAt);
   return expired && expiryChoiceOf(session, policy) === "Replace";
@@ -109,13 +114,15 @@ export interface WorkloadReads {
 }
 
 /**
- * The controller by its kind: its selector, and a ReplicaSet's readiness. Another kind comes back
+ * The controller by its kind: its selector, and (`countReady`, a LIST of its pods) a ReplicaSet's
+ * readiness. Another kind comes back
  * without a selector (nothing is known of what it selects); one that is gone, undefined.
  */
 export async function readController(
   workloads: WorkloadReads,
   namespace: string,
   ref: { kind: string; name: string },
+  countReady: boolean,
 ): Promise<ControllerView | undefined> {
   const p = { namespace, name: ref.name };
   const read = async (): Promise<V1ReplicaSet | V1StatefulSet | V1DaemonSet | V1Job | undefined> => {
@@ -142,7 +149,7 @@ export async function readController(
   if (!found) return { kind: ref.kind, name: ref.name };
   const view: ControllerView = { kind: ref.kind, name: ref.name };
   if (found.spec?.selector) view.selector = found.spec.selector as LabelSelector;
-  if (ref.kind === "ReplicaSet" && view.selector) {
+  if (countReady && ref.kind === "ReplicaSet" && view.selector) {
     const rs = found as V1ReplicaSet;
     view.replicas = rs.spec?.replicas ?? 1;
     view.readyReplicas = await readyPodsOf(workloads, namespace, rs, view.selector);

@@ -3,7 +3,6 @@
 // the injection the copy is the session's pod and every situation of Ephemeral mode applies to it; the
 // source is never written. An ended session keeps no copy (withCopyCleanup).
 import { TERMINAL_PHASES } from "../api/types.ts";
-import { plannedCopy } from "./access.ts";
 import { emptyPlan, sessionEvent, type Plan } from "./plan.ts";
 import { withTransitionEvent } from "./plans-ended.ts";
 import { Reason } from "./reasons.ts";
@@ -95,7 +94,7 @@ function waitingForSource(s: Situation, wait: Waiting): Plan | undefined {
 /** Create the copy. The finalizer goes first: a session deleted from now on still deletes its copy. */
 function planCreate(s: Situation, statuses: StatusBuilder, recheckMs: number): Plan {
   const copy = podName(s);
-  const manifest = plannedCopy(s);
+  const manifest = s.plannedCopy;
   const source = statuses.sourcePod ?? "";
   if (!manifest) {
     const message = `pod ${source} has no container ${s.session.spec.targetContainer ?? "<first>"} to copy`;

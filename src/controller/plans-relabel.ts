@@ -2,7 +2,6 @@
 // pod, once the debugger is in) and of expiryAction Replace (at expiry: out of the ReplicaSet only, the
 // Services keep the pod until its replacement is Ready and it is evicted). relabel.ts plans them so no
 // NetworkPolicy selects the pod differently; this decides when, and what to say.
-import { expiryChoiceOf } from "../policy/expiry.ts";
 import { matchesSelector } from "../policy/selector.ts";
 import { copyNetworkRefusal } from "./copy-network.ts";
 import type { Denial } from "./access.ts";
@@ -17,9 +16,8 @@ import {
   type Relabel,
   type RelabelPlan,
 } from "./relabel.ts";
-import { podName, type Situation } from "./situation.ts";
+import { expiryChoice, podName, replacedByMs, type Situation } from "./situation.ts";
 import { StatusBuilder, injectedCondition } from "./status.ts";
-import { plannedCopy } from "./access.ts";
 
 const UNREAD = "the Services and NetworkPolicies of the namespace were not read";
 
@@ -93,7 +91,7 @@ export function isolationDenial(s: Situation): Denial | undefined {
 /** Access: a copy less restricted on the network than its source is not made (copy-network.ts). */
 export function copyNetworkDenial(s: Situation): Denial | undefined {
   if (!s.copyMode || !s.source) return undefined;
-  const copy = plannedCopy(s);
+  const copy = s.plannedCopy;
   if (!copy) return undefined;
   const name = s.source.metadata?.name ?? "";
   const refused = s.readers
@@ -120,7 +118,7 @@ export type Replacement =
  * --eviction-timeout has passed since the expiry, whichever comes first.
  */
 export function replacement(s: Situation): Replacement {
-  if (s.copyMode || s.podDeleting || !s.pod || expiryChoiceOf(s.session, s.access.policy) !== "Replace") {
+  if (s.copyMode || s.podDeleting || !s.pod || expiryChoice(s) !== "Replace") {
     return { kind: "none" };
   }
   const name = podName(s);
@@ -132,7 +130,7 @@ export function replacement(s: Situation): Replacement {
       : "has no controller";
     return { kind: "fallback", why: `expiryAction Replace: pod ${name} ${owner}; falls back to Evict` };
   }
-  const overdue = s.now.getTime() >= (s.expiresAtMs ?? 0) + s.opts.evictionTimeoutMs;
+  const overdue = s.now.getTime() >= replacedByMs(s);
   if (matchesSelector(rs.selector, s.pod.metadata?.labels)) {
     const plan = planRelabel(s.pod, {
       ...s.readers,
@@ -156,7 +154,7 @@ export function replacement(s: Situation): Replacement {
 /** The status of a pod being replaced: Expired, the debugger still in, the removal to come. */
 function waiting(s: Situation, rs: ControllerView, why: string, podWrites: PodWrite[]): Plan {
   const name = podName(s);
-  const latest = new Date((s.expiresAtMs ?? 0) + s.opts.evictionTimeoutMs).toISOString();
+  const latest = new Date(replacedByMs(s)).toISOString();
   const message = `the TTL ran out; ${why}; pod ${name} is evicted once ${describe(rs)} has its replicas Ready, at the latest at ${latest}`;
   const status = new StatusBuilder(s).build(
     "Expired",

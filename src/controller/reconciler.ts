@@ -148,7 +148,7 @@ export class Reconciler {
       listServices: async (namespace) => (await opts.core.listNamespacedService({ namespace })).items,
       listNetworkPolicies: async (namespace) =>
         (await opts.networking.listNamespacedNetworkPolicy({ namespace })).items,
-      readController: (namespace, ref) =>
+      readController: (namespace, ref, countReady) =>
         readController(
           {
             ...opts.workloads,
@@ -156,6 +156,7 @@ export class Reconciler {
           },
           namespace,
           ref,
+          countReady,
         ),
       options: opts.decide ?? DEFAULT_DECIDE_OPTIONS,
     });

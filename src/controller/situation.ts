@@ -15,6 +15,7 @@ import { ttlMs } from "../policy/ttl.ts";
 import { accessDenial } from "./access.ts";
 import { findCondition } from "./conditions.ts";
 import { ephemeralContainerName } from "./container.ts";
+import { buildPodCopy } from "./pod-copy.ts";
 import { containerStartedAt } from "./container-state.ts";
 import { DEFAULT_DECIDE_OPTIONS, type AccessInput, type DecideInput, type DecideOptions } from "./input.ts";
 import type { GatheredReaders } from "./label-readers.ts";
@@ -37,6 +38,8 @@ export interface Situation {
   copyMode: boolean;
   /** Copy mode, before the debugger is in the copy: the pod to copy. */
   source: V1Pod | undefined;
+  /** Copy mode: the copy this session would create of `source` now (pod-copy.ts); undefined when none can be built. */
+  plannedCopy: V1Pod | undefined;
   copyNameTaken: boolean;
   /** Who reads the pod's labels, when gathered (label-readers.ts needsReaders). */
   readers: GatheredReaders | undefined;
@@ -88,6 +91,7 @@ export function situation(input: DecideInput): Situation {
     pod,
     copyMode: isCopyMode(session),
     source: input.source,
+    plannedCopy: copyOf(session, input.source),
     copyNameTaken: input.copyNameTaken === true,
     readers: input.readers,
     access,
@@ -131,6 +135,12 @@ export function situation(input: DecideInput): Situation {
     pastDeadline: removedHow !== undefined || (expiresAtMs !== undefined && now.getTime() >= expiresAtMs),
     removedHow,
   };
+}
+
+function copyOf(session: DebugSession, source: V1Pod | undefined): V1Pod | undefined {
+  if (!isCopyMode(session) || !source) return undefined;
+  const built = buildPodCopy(source, session, session.spec.copy ?? {});
+  return "pod" in built ? built.pod : undefined;
 }
 
 /**
@@ -180,7 +190,10 @@ export const expiryChoice = (s: Situation): ExpiryChoice => expiryChoiceOf(s.ses
  * replaced pod's eviction gets the same time before it is forced.
  */
 export const forcedDeleteAtMs = (s: Situation): number =>
-  (s.expiresAtMs ?? 0) + s.opts.evictionTimeoutMs * (expiryChoice(s) === "Replace" ? 2 : 1);
+  expiryChoice(s) === "Replace" ? replacedByMs(s) + s.opts.evictionTimeoutMs : replacedByMs(s);
+
+/** expiresAt + --eviction-timeout: the longest Replace waits for a replacement (and plain evictions for a budget). */
+export const replacedByMs = (s: Situation): number => (s.expiresAtMs ?? 0) + s.opts.evictionTimeoutMs;
 
 /** The pod was removed at expiry: nothing is left to do or to report, whatever the pod does now. */
 export const podWasRemovedAtExpiry = (s: Situation): boolean =>
