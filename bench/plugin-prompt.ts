@@ -73,11 +73,17 @@ async function main(): Promise<void> {
   pods(ns, [...names.map((i) => `ours-${i}`), ...names.map((i) => `theirs-${i}`)]);
   const operator = await startOperator("plugin-prompt");
   const env = `env PATH='${repo}bin:${process.env.PATH ?? ""}' KUBECONFIG='${process.env.KUBECONFIG ?? ""}'`;
+  // The server exits with its last session: one that lasts keeps the next new-session from racing that exit.
+  tmux("new-session", "-d", "-s", "keep", "sleep 86400");
   const ours: number[] = [];
   const theirs: number[] = [];
   try {
     for (const i of names) {
+      // The kubelet reports a started container at its next relist (every 1 s): a random pause before
+      // each run samples that phase evenly, instead of letting the runs before it fix it (see docs).
+      await sleep(Math.random() * 1000);
       ours.push(await promptAfter(`o${i}`, `${env} kubectl dbg ours-${i} -c web --image ${IMAGE} -n ${ns} -- sh`));
+      await sleep(Math.random() * 1000);
       theirs.push(
         await promptAfter(
           `t${i}`,

@@ -25,6 +25,9 @@ import { FIELD_MANAGER, lostInjectionRace, type ClusterWriter } from "./writer.t
  */
 export const RECORD_GIVE_UP_MS = 30_000;
 
+/** Pod writes the apiserver may refuse for a reason the user must change (a Refusal, not an error). */
+const REFUSABLE = new Set<PodWrite["kind"]>(["createCopy", "inject", "removePod"]);
+
 export interface ApplyHooks {
   onInjected?(session: DebugSession): void;
   onEventDropped?(): void;
@@ -74,21 +77,29 @@ export class Applier {
     let written: string | undefined;
     if (plan.finalizer === "add") resourceVersion = written = await this.writer.addFinalizer(session);
     if (plan.record) await this.saveRecord(plan.record, session, pod, log);
-    // Each pod write builds on the pod as the one before it left it (a relabel after a mark).
+    // Each pod write builds on the pod as the one before it left it (a relabel after a mark). The
+    // access writes wait for every write the apiserver may refuse (no grant for a refused injection),
+    // then go beside the rest (the mark, a relabel): the status, which reports both, waits less.
+    const refusable = plan.podWrites.findLastIndex((w) => REFUSABLE.has(w.kind)) + 1;
     let current = pod;
-    for (const write of plan.podWrites) {
-      const done = await this.podWrite(write, session, current, log);
-      if ("refusal" in done) return { resourceVersion: written, refusal: done.refusal };
-      current = done.pod;
-    }
-    for (const write of plan.accessWrites) {
-      if (write.kind === "grantAttach") await this.writer.grantAttach(session, write.role, write.pod, write.subject);
-      else await this.writer.revokeAttach(session.metadata.namespace ?? "", write.role);
-      log.info(
-        { role: write.role, write: write.kind },
-        write.kind === "grantAttach" ? "granted attach" : "revoked attach",
-      );
-    }
+    const podWrites = async (writes: PodWrite[]): Promise<Refusal | undefined> => {
+      for (const write of writes) {
+        const done = await this.podWrite(write, session, current, log);
+        if ("refusal" in done) return done.refusal;
+        current = done.pod;
+      }
+      return undefined;
+    };
+    const refusal = await podWrites(plan.podWrites.slice(0, refusable));
+    if (refusal) return { resourceVersion: written, refusal };
+    const [rest, access] = await Promise.allSettled([
+      podWrites(plan.podWrites.slice(refusable)),
+      this.accessWrites(plan, session, log),
+    ]);
+    // Both settled: nothing of this pass is still writing when it returns or is retried.
+    if (rest.status === "rejected") throw rest.reason;
+    if (access.status === "rejected") throw access.reason;
+    if (rest.value) return { resourceVersion: written, refusal: rest.value };
     const patch = statusPatch(session.status, plan.status);
     if (patch) {
       written = await this.writer.patchStatus(session, patch, resourceVersion);
@@ -101,6 +112,17 @@ export class Applier {
     }
     if (plan.finalizer === "remove") await this.writer.removeFinalizer(session).catch(unless(isNotFound));
     return written !== undefined ? { resourceVersion: written } : {};
+  }
+
+  private async accessWrites(plan: Plan, session: DebugSession, log: Logger): Promise<void> {
+    for (const write of plan.accessWrites) {
+      if (write.kind === "grantAttach") await this.writer.grantAttach(session, write.role, write.pod, write.subject);
+      else await this.writer.revokeAttach(session.metadata.namespace ?? "", write.role);
+      log.info(
+        { role: write.role, write: write.kind },
+        write.kind === "grantAttach" ? "granted attach" : "revoked attach",
+      );
+    }
   }
 
   /** The session is gone: the recorder drops what it kept for it. */

@@ -13,7 +13,7 @@ import {
 } from "../api/types.ts";
 import type { Command, CreateOptions } from "./args.ts";
 import { Failure, parsePolicy, parseSession, type Context } from "./context.ts";
-import { follow, logsArgs, SessionWatch } from "./follow.ts";
+import { follow, kubectlVersion, logsArgs, SessionWatch } from "./follow.ts";
 import { POLICIES, RECORDS, SESSIONS, withFlags } from "./kubectl.ts";
 import { generatedName, sessionManifest } from "./manifest.ts";
 import { currentTTLms, relative } from "./outcome.ts";
@@ -51,6 +51,8 @@ async function create(ctx: Context, o: CreateOptions): Promise<number> {
     const args = ["create", "-f", "-", `--dry-run=${o.dryRun}`, ...output(o.output)];
     return ctx.kubectl.interactive(withFlags(args, ctx.flags), { input });
   }
+  // Asked now, beside the create, so the answer is in before the debugger runs (it waits for nothing).
+  const minor = o.attach ? kubectlVersion(ctx) : undefined;
   const created = await ctx.kubectl.capture(withFlags(["create", "-f", "-", "-o", "json"], ctx.flags), {
     input,
     showErrors: true,
@@ -59,7 +61,7 @@ async function create(ctx: Context, o: CreateOptions): Promise<number> {
   if (created.code !== 0) return created.code;
   const namespace = parseSession(created.stdout).metadata.namespace;
   if (!o.quiet) ctx.err(`Created session ${name}${namespace ? ` in namespace ${namespace}` : ""}.`);
-  return follow(ctx, name, namespace, { quiet: o.quiet, timeoutMs: o.timeoutMs, attach: o.attach });
+  return follow(ctx, name, namespace, { quiet: o.quiet, timeoutMs: o.timeoutMs, attach: o.attach, minor });
 }
 
 async function getSession(ctx: Context, name: string): Promise<DebugSession> {

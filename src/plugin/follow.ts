@@ -3,7 +3,7 @@
 import { formatDuration } from "../api/duration.ts";
 import type { DebugSession } from "../api/types.ts";
 import { asKind, Failure, type Context } from "./context.ts";
-import { SESSIONS, withFlags, type Watch } from "./kubectl.ts";
+import { SESSIONS, withFlags, type Attached, type Watch } from "./kubectl.ts";
 import { afterLines, detachHint, kubectlMinor, outcomeOf, suggestedFlags } from "./outcome.ts";
 import { progressOf } from "./progress.ts";
 
@@ -12,7 +12,16 @@ export interface FollowOptions {
   timeoutMs: number;
   /** false: stop once the debugger runs (--attach=false). */
   attach: boolean;
+  /** kubectl's minor version, when the caller already asked (kubectlVersion); else follow asks. */
+  minor?: Promise<number | undefined>;
 }
+
+/** kubectl version --client, for the detach hint only: a failure just leaves the hint general. */
+export const kubectlVersion = (ctx: Context): Promise<number | undefined> =>
+  ctx.kubectl.capture(["version", "--client", "-o", "json"]).then(
+    (r) => kubectlMinor(r.stdout),
+    () => undefined,
+  );
 
 /** How often a watch the server closed is opened again before giving up. */
 const MAX_RESTARTS = 100;
@@ -92,6 +101,18 @@ export class SessionWatch {
   }
 }
 
+/**
+ * kubectl's refusals of an attach made before the debugger runs: the kubelet has not started it yet
+ * ("unable to upgrade connection: container ... not found in pod ..."), or the attach grant is not
+ * yet in force. Retried until the session reports the debugger running; after that they are errors.
+ */
+const NOT_YET = /unable to upgrade connection|container not found|not found in pod|is forbidden/i;
+/** How long, and how often at most, attaches are tried before the kubelet reports the debugger running; then its report is awaited. */
+const EARLY_ATTACH_MS = 10_000;
+const EARLY_ATTACH_TRIES = 20;
+/** The pause after the n-th refused early attach: short at first (a start takes ~0.1-0.3 s), then longer. */
+const earlyPause = (n: number): number => Math.min(1000, Math.round(50 * 1.5 ** n));
+
 export async function follow(
   ctx: Context,
   name: string,
@@ -106,13 +127,7 @@ export async function follow(
     shown = p.line;
     ctx.err(p.line);
   };
-  // Only for the detach hint; a failure just leaves the hint general.
-  const minor = o.attach
-    ? ctx.kubectl.capture(["version", "--client", "-o", "json"]).then(
-        (r) => kubectlMinor(r.stdout),
-        () => undefined,
-      )
-    : Promise.resolve(undefined);
+  const minor = o.attach ? (o.minor ?? kubectlVersion(ctx)) : Promise.resolve(undefined);
   const interrupt = new AbortController();
   const onInterrupt = (): void => interrupt.abort();
   const ignore = (): void => {};
@@ -123,36 +138,62 @@ export async function follow(
       ctx.err(`No status after ${NO_STATUS_MS / 1000}s: is the debugsession-operator running?`);
     }
   }, NO_STATUS_MS);
+  const deadline = Date.now() + o.timeoutMs;
+  // Early attaches: from the first time the debugger is seen starting, for EARLY_ATTACH_MS.
+  let earlySince: number | undefined;
+  let refused = 0;
+  const early = (s: DebugSession): boolean => {
+    if (!o.attach || !s.spec.stdin || progressOf(s).starting !== true) return false;
+    earlySince ??= Date.now();
+    return Date.now() - earlySince < EARLY_ATTACH_MS && refused < EARLY_ATTACH_TRIES;
+  };
+  let hinted = false;
   watch.start();
   try {
-    await watch.until((s) => progressOf(s).step !== "wait", o.timeoutMs, interrupt.signal);
-    clearTimeout(noStatus);
-    const session = watch.latest;
-    const step = session === undefined ? "wait" : progressOf(session).step;
-    // Ctrl-C reaches the watching kubectl too (one process group): then its exit is no failure.
-    const interrupted = interrupt.signal.aborted;
-    if (!interrupted && step === "wait" && watch.failure !== undefined) throw new Failure(watch.failure);
-    if (interrupted || session === undefined || step === "wait") {
-      const where = session === undefined ? "has not been seen" : `is still ${progressOf(session).line}`;
-      const why = interrupted ? "Interrupted" : `Gave up after ${formatDuration(o.timeoutMs)}`;
-      ctx.err(`${why}: session ${name} ${where}.`);
-      ctx.err(staysLine(ctx, name, session?.metadata.namespace ?? namespace));
-      return interrupted ? 130 : 1;
+    for (;;) {
+      await watch.until((s) => progressOf(s).step !== "wait" || early(s), deadline - Date.now(), interrupt.signal);
+      clearTimeout(noStatus);
+      const session = watch.latest;
+      const step = session === undefined ? "wait" : progressOf(session).step;
+      const starting = session !== undefined && step === "wait" && early(session);
+      // Ctrl-C reaches the watching kubectl too (one process group): then its exit is no failure.
+      const interrupted = interrupt.signal.aborted;
+      if (!interrupted && step === "wait" && !starting && watch.failure !== undefined) throw new Failure(watch.failure);
+      if (interrupted || session === undefined || (step === "wait" && !starting)) {
+        const where = session === undefined ? "has not been seen" : `is still ${progressOf(session).line}`;
+        const why = interrupted ? "Interrupted" : `Gave up after ${formatDuration(o.timeoutMs)}`;
+        ctx.err(`${why}: session ${name} ${where}.`);
+        ctx.err(staysLine(ctx, name, session?.metadata.namespace ?? namespace));
+        return interrupted ? 130 : 1;
+      }
+      if (step === "ended") return await finish(ctx, session, false, 0);
+      if (!o.attach) {
+        for (const line of afterLines(session, { ended: false }, ctx.now(), ctx.flags)) ctx.err(line);
+        ctx.out(`${name}\n`);
+        return 0;
+      }
+      if (!hinted) {
+        hinted = true;
+        hint(ctx, session, o.quiet, await minor);
+      }
+      // While attached, Ctrl-C belongs to the debugger (kubectl passes it on), not to this process.
+      // An early attach that is refused leaves the terminal to this process again: Ctrl-C stops the wait.
+      if (!starting) {
+        process.off("SIGINT", onInterrupt);
+        process.on("SIGINT", ignore);
+      }
+      attached = true;
+      const r = await attach(ctx, session, starting ? NOT_YET : undefined);
+      attached = false;
+      // Ctrl-C during an early attempt (the terminal was not raw): the wait is interrupted, as above.
+      if (r.notYet !== undefined || (starting && interrupt.signal.aborted)) {
+        // Not running yet: try again soon, at once when the session moves on.
+        await watch.until((s) => progressOf(s).step !== "wait", earlyPause(refused++), interrupt.signal);
+        continue;
+      }
+      await watch.until((s) => outcomeOf(s).ended, ctx.settleMs);
+      return await finish(ctx, watch.latest ?? session, true, r.code);
     }
-    if (step === "ended") return await finish(ctx, session, false, 0);
-    if (!o.attach) {
-      for (const line of afterLines(session, { ended: false }, ctx.now(), ctx.flags)) ctx.err(line);
-      ctx.out(`${name}\n`);
-      return 0;
-    }
-    // While attached, Ctrl-C belongs to the debugger (kubectl passes it on), not to this process.
-    process.off("SIGINT", onInterrupt);
-    process.on("SIGINT", ignore);
-    attached = true;
-    const code = await attach(ctx, session, o.quiet, await minor);
-    attached = false;
-    await watch.until((s) => outcomeOf(s).ended, ctx.settleMs);
-    return await finish(ctx, watch.latest ?? session, true, code);
   } finally {
     clearTimeout(noStatus);
     process.off("SIGINT", onInterrupt);
@@ -167,15 +208,27 @@ function staysLine(ctx: Context, name: string, namespace: string | undefined): s
   return `The session stays, and its debugger is injected once it can be: ${cmd("attach")} waits for it again, ${cmd("end")} deletes it.`;
 }
 
-/** kubectl attach with the user's terminal, or kubectl logs -f for a debugger without stdin. */
-function attach(ctx: Context, s: DebugSession, quiet: boolean, minor: number | undefined): Promise<number> {
-  if (!s.spec.stdin) return ctx.kubectl.interactive(logsArgs(ctx, s, true));
-  if (s.spec.tty && !quiet) ctx.err(detachHint(minor));
+/** Said once before the first attach: how to detach, and (kubectl -q says nothing) to press Enter. */
+function hint(ctx: Context, s: DebugSession, quiet: boolean, minor: number | undefined): void {
+  if (!s.spec.stdin || !s.spec.tty || quiet) return;
+  ctx.err(detachHint(minor));
+  // The shell printed its prompt before anyone attached; kubectl says the same in its own words.
+  ctx.err("If you don't see a command prompt, try pressing enter.");
+}
+
+/**
+ * kubectl attach with the user's terminal (-q: the hints and the reattach line are this plugin's), or
+ * kubectl logs -f for a debugger without stdin. With `notYet`, a refusal it names comes back unshown.
+ */
+async function attach(ctx: Context, s: DebugSession, notYet: RegExp | undefined): Promise<Attached> {
+  if (!s.spec.stdin) return { code: await ctx.kubectl.interactive(logsArgs(ctx, s, true)) };
   const { pod, container } = debuggerOf(s);
-  const flags = [s.spec.tty ? "-it" : "-i", ...(quiet ? ["-q"] : [])];
-  return ctx.kubectl.interactive(
-    withFlags(["attach", ...flags, pod, "-c", container], ctx.flags, s.metadata.namespace),
+  const args = withFlags(
+    ["attach", s.spec.tty ? "-it" : "-i", "-q", pod, "-c", container],
+    ctx.flags,
+    s.metadata.namespace,
   );
+  return ctx.kubectl.attach(args, notYet);
 }
 
 export function logsArgs(ctx: Context, s: DebugSession, follow: boolean): string[] {

@@ -15,6 +15,13 @@ export interface Captured {
   stderr: string;
 }
 
+/** How a kubectl attach ended. */
+export interface Attached {
+  code: number;
+  /** kubectl's words when it could not connect for a reason `notYet` names; they were not shown. */
+  notYet?: string;
+}
+
 export interface Watch {
   /** Settles when kubectl exits (the server closed the watch, an error, or stop()). */
   readonly done: Promise<Captured>;
@@ -27,6 +34,11 @@ export interface Kubectl {
   capture(args: readonly string[], o?: { input?: string; showErrors?: boolean }): Promise<Captured>;
   /** The user's terminal: stdout and stderr inherited, stdin too unless `input` is given. */
   interactive(args: readonly string[], o?: { input?: string }): Promise<number>;
+  /**
+   * kubectl attach on the user's terminal (stdin and stdout inherited). Its stderr reaches the user as it
+   * comes, except a line matching `notYet`: when kubectl then fails, that refusal is returned, unshown.
+   */
+  attach(args: readonly string[], notYet?: RegExp): Promise<Attached>;
   /** kubectl ... -o json --watch, one parsed object per update. */
   watch(args: readonly string[], onObject: (o: unknown) => void): Watch;
 }
@@ -71,6 +83,21 @@ export class KubectlProcess implements Kubectl {
 
   interactive(args: readonly string[], o: { input?: string } = {}): Promise<number> {
     return this.exit(this.start(args, [o.input === undefined ? "inherit" : "pipe", "inherit", "inherit"], o.input));
+  }
+
+  attach(args: readonly string[], notYet?: RegExp): Promise<Attached> {
+    const child = this.start(args, ["inherit", "inherit", "pipe"]);
+    let held = "";
+    child.stderr?.setEncoding("utf8").on("data", (c: string) => {
+      if (notYet?.test(c)) held += c;
+      else process.stderr.write(c);
+    });
+    return this.exit(child).then((code) => {
+      if (code !== 0 && held) return { code, notYet: held };
+      // It connected after all (or exited 0): what was held back is the user's to see.
+      if (held) process.stderr.write(held);
+      return { code };
+    });
   }
 
   watch(args: readonly string[], onObject: (o: unknown) => void): Watch {

@@ -9,6 +9,11 @@ export type Step = "wait" | "running" | "ended";
 export interface Progress {
   step: Step;
   line: string;
+  /**
+   * The debugger is in the pod (condition Injected) and being started: it may already run before the
+   * kubelet reports it (its pod status follows the start by up to a second), so an attach may succeed.
+   */
+  starting?: boolean;
 }
 
 /** Waiting reasons of the kubelet that mean the image cannot be had (pkg/kubelet/images). */
@@ -34,8 +39,10 @@ export function progressOf(session: DebugSession): Progress {
       return { step: "wait", line: labelled("Pending", message || "waiting for the target pod") };
     case "Injecting": {
       if (state?.state === "running") return { step: "running", line: `Running: ${where}` };
+      const injected = status.conditions?.some((c) => c.type === "Injected" && c.status === "True") === true;
+      const starting = injected ? { starting: true } : {};
       if (state?.state !== "waiting")
-        return { step: "wait", line: labelled("Injecting", message || `adding ${where}`) };
+        return { step: "wait", line: labelled("Injecting", message || `adding ${where}`), ...starting };
       const reason = state.reason ?? "";
       const detail = [reason, state.message].filter(Boolean).join(": ");
       if (PULL_FAILURES.has(reason)) {
@@ -44,7 +51,7 @@ export function progressOf(session: DebugSession): Progress {
       if (reason === "" || STARTING.has(reason)) {
         const why = reason ? `${reason}; ` : "";
         const line = `Injecting: starting ${where} (${why}image ${session.spec.image} is pulled first unless the node has it)`;
-        return { step: "wait", line };
+        return { step: "wait", line, ...starting };
       }
       return { step: "wait", line: `Injecting: ${where} is waiting: ${detail}` };
     }

@@ -20,6 +20,8 @@ export interface Rule {
   gapMs?: number;
   /** Stay running after answering, as a watch does, until killed. */
   hold?: boolean;
+  /** Answer only the first `times` calls it matches; later ones go to the rules after it. */
+  times?: number;
 }
 
 export interface Call {
@@ -52,7 +54,9 @@ async function answer(dir: string, argv: string[]): Promise<number> {
   const stdin = wantsStdin ? await readAll(process.stdin) : undefined;
   appendFileSync(join(dir, "calls.jsonl"), `${JSON.stringify({ argv, ...(stdin !== undefined ? { stdin } : {}) })}\n`);
   const rules = JSON.parse(readFileSync(join(dir, "rules.json"), "utf8")) as Rule[];
-  const rule = rules.find((r) => r.when.every((w) => argv.includes(w)));
+  const matches = (r: Rule, a: string[]): boolean => r.when.every((w) => a.includes(w));
+  const seen = (r: Rule): number => callsIn(dir).filter((c) => matches(r, c.argv)).length;
+  const rule = rules.find((r) => matches(r, argv) && (r.times === undefined || seen(r) <= r.times));
   if (rule === undefined) {
     process.stderr.write(`fake kubectl: no rule for ${argv.join(" ")}\n`);
     return 99;

@@ -74,7 +74,8 @@ const exited = (exitCode: number): DebugSessionStatus => ({
 const VERSION: Rule = { when: ["version", "--client"], stdout: '{"clientVersion":{"major":"1","minor":"35"}}' };
 const KUBECTL_FLAGS = ["--context", "kind", "--as", "alice", "--as-group", "devs", "--as-group", "ops"];
 /** The session the plugin piped into kubectl create. */
-const sent = (r: Run): DebugSession => JSON.parse(r.calls[0]?.stdin ?? "{}") as DebugSession;
+const sent = (r: Run): DebugSession =>
+  JSON.parse(r.calls.find((c) => c.argv[0] === "create")?.stdin ?? "{}") as DebugSession;
 const argvs = (r: Run): string[][] => r.calls.map((c) => c.argv).filter((a) => a[0] !== "version");
 
 // Each kubectl call is a Node process; on a busy machine a run takes seconds.
@@ -108,7 +109,7 @@ describe("kubectl dbg POD", SLOW, () => {
     expect(argvs(r)).toEqual([
       ["create", "-f", "-", "-o", "json", ...flags],
       ["get", "debugsessions.debugging.dev", "s1", "-o", "json", "--watch", ...flags],
-      ["attach", "-it", "web-1", "-c", "dbg-s1-0123456789ab", ...flags],
+      ["attach", "-it", "-q", "web-1", "-c", "dbg-s1-0123456789ab", ...flags],
     ]);
     expect(sent(r)).toEqual({
       apiVersion: "debugging.dev/v1alpha1",
@@ -130,9 +131,65 @@ describe("kubectl dbg POD", SLOW, () => {
     expect(r.stderr).toContain("Injecting: starting debugger dbg-s1-0123456789ab in pod web-1 (ContainerCreating");
     expect(r.stderr).toContain("Running: debugger dbg-s1-0123456789ab in pod web-1");
     expect(r.stderr).toContain("kubectl 1.35 has no detach keys");
+    expect(r.stderr).toContain("If you don't see a command prompt, try pressing enter.");
     expect(r.stderr).toContain("Session s1: the debugger exited with code 3.");
     expect(r.stderr).toContain(`Pod web-1 stays tainted and is removed at ${EXPIRES}`);
     expect(r.code).toBe(3);
+  });
+
+  it("attaches while the debugger starts, before the kubelet reports it running, retrying quietly until it connects", async () => {
+    const starting = session({
+      phase: "Injecting",
+      ...debuggerAt,
+      containerState: { state: "waiting", reason: "ContainerCreating" },
+      conditions: [
+        {
+          type: "Injected",
+          status: "True",
+          reason: "Injected",
+          message: "ephemeral container dbg-s1-0123456789ab is in pod web-1",
+          lastTransitionTime: EXPIRES,
+        },
+      ],
+    });
+    const notYet =
+      "error: Internal error occurred: unable to upgrade connection: container dbg-s1-0123456789ab not found in pod web-1_shop\n";
+    const r = await run(
+      ["web-1", "--name", "s1", "-n", "shop"],
+      [
+        VERSION,
+        { when: ["create"], echo: true },
+        // Running is never reported before the debugger exits: every attach comes before it.
+        { when: ["--watch"], hold: true, gapMs: 2500, objects: [starting, session(exited(3))] },
+        { when: ["attach"], times: 2, stderr: notYet, code: 1 },
+        { when: ["attach"], stdout: "(the debugger's terminal)\n" },
+      ],
+    );
+    const attaches = argvs(r).filter((a) => a[0] === "attach");
+    expect(attaches).toHaveLength(3);
+    expect(attaches[2]).toEqual(["attach", "-it", "-q", "web-1", "-c", "dbg-s1-0123456789ab", "-n", "shop"]);
+    expect(r.stdout).toBe("(the debugger's terminal)\n");
+    expect(r.stderr).not.toContain("unable to upgrade connection");
+    expect(r.stderr).not.toContain("Running:");
+    expect(r.stderr.match(/If you don't see a command prompt/g)).toHaveLength(1);
+    expect(r.code).toBe(3);
+  });
+
+  it("shows a refused attach once the debugger is reported running: the refusal is no longer a start-up race", async () => {
+    const forbidden =
+      'Error from server (Forbidden): pods "web-1" is forbidden: User "alice" cannot create resource "pods/attach"\n';
+    const r = await run(
+      ["web-1", "--name", "s1"],
+      [
+        VERSION,
+        { when: ["create"], echo: true },
+        { when: ["--watch"], hold: true, objects: [session(RUNNING)] },
+        { when: ["attach"], stderr: forbidden, code: 1 },
+      ],
+    );
+    expect(argvs(r).filter((a) => a[0] === "attach")).toHaveLength(1);
+    expect(r.stderr).toContain(forbidden.trim());
+    expect(r.code).toBe(1);
   });
 
   it("stops within seconds on a Failed session, printing the operator's message, and never attaches", async () => {
