@@ -1,9 +1,12 @@
 // Issue 13 (b): "command typed -> shell prompt visible" for `kubectl dbg POD -c web -- sh` against
-// `kubectl debug -it POD --target web -- sh` on the same kind of pods (real kubelet), 10 runs each,
+// `kubectl debug -it POD --target web -- sh` on the same kind of pods (real kubelet), 30 runs each,
 // interleaved, each in a fresh pod, each in a real terminal (tmux, polled every 20 ms). Both attach the
 // same way (kubectl attach), so both may print "If you don't see a command prompt, try pressing enter":
 // then one Enter is sent, alike for both. The ratio is median ours / median kubectl debug (goal <= 1.0).
-//   BENCH=plugin-prompt make bench      (BENCH_PROMPT_RUNS=10)
+// 30 runs each by default, not the issue's 10: kubectl debug's time is bimodal (the kubelet reports its
+// container running at once, or at its next relist up to 1 s later), and ten-run medians of the same
+// code ranged 0.54-1.48 (docs/benchmarks.md).
+//   BENCH=plugin-prompt make bench      (BENCH_PROMPT_RUNS=30)
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,7 +23,7 @@ import {
   startOperator,
 } from "./support.ts";
 
-const RUNS = Number(process.env.BENCH_PROMPT_RUNS ?? 10);
+const RUNS = Number(process.env.BENCH_PROMPT_RUNS ?? 30);
 const socket = `${mkdtempSync(`${tmpdir()}/bench-tmux-`)}/tmux.sock`;
 const tmux = (...args: string[]): string => execFileSync("tmux", ["-S", socket, ...args], { encoding: "utf8" });
 // capture-pane drops the prompt's trailing space.
