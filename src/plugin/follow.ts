@@ -102,11 +102,13 @@ export class SessionWatch {
 }
 
 /**
- * kubectl's refusals of an attach made before the debugger runs: the kubelet has not started it yet
- * ("unable to upgrade connection: container ... not found in pod ..."), or the attach grant is not
- * yet in force. Retried until the session reports the debugger running; after that they are errors.
+ * kubectl's own error lines refusing an attach made before the debugger runs: the kubelet has not
+ * started it yet ("error: ... unable to upgrade connection: container ... not found in pod ..."), or
+ * the attach grant is not yet in force ("Error from server (Forbidden): ..."). Retried until the
+ * session reports the debugger running; after that they are errors like any other.
  */
-const NOT_YET = /unable to upgrade connection|container not found|not found in pod|is forbidden/i;
+const NOT_YET =
+  /^(error: .*(unable to upgrade connection|container not found|not found in pod)|Error from server \(Forbidden\))/m;
 /** How long, and how often at most, attaches are tried before the kubelet reports the debugger running; then its report is awaited. */
 const EARLY_ATTACH_MS = 10_000;
 const EARLY_ATTACH_TRIES = 20;

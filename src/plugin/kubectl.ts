@@ -36,7 +36,8 @@ export interface Kubectl {
   interactive(args: readonly string[], o?: { input?: string }): Promise<number>;
   /**
    * kubectl attach on the user's terminal (stdin and stdout inherited). Its stderr reaches the user as it
-   * comes, except a line matching `notYet`: when kubectl then fails, that refusal is returned, unshown.
+   * comes, except, in its first seconds, a line matching `notYet`: when kubectl then fails, that refusal
+   * is returned, unshown.
    */
   attach(args: readonly string[], notYet?: RegExp): Promise<Attached>;
   /** kubectl ... -o json --watch, one parsed object per update. */
@@ -44,6 +45,9 @@ export interface Kubectl {
 }
 
 export class KubectlMissing extends Error {}
+
+/** How long after its start a kubectl attach's error can still be a refusal to connect (attach's notYet). */
+const REFUSAL_WINDOW_MS = 5000;
 
 /** `args` followed by the user's kubectl flags; `namespace` overrides -n (a session's own namespace). */
 export function withFlags(args: readonly string[], k: KubectlFlags, namespace?: string): string[] {
@@ -88,13 +92,22 @@ export class KubectlProcess implements Kubectl {
   attach(args: readonly string[], notYet?: RegExp): Promise<Attached> {
     const child = this.start(args, ["inherit", "inherit", "pipe"]);
     let held = "";
+    // A refusal comes before the attach connects, within a second or two. Later, stderr is the
+    // session's (a debugger without a TTY writes its stderr there), never held back.
+    let holding = notYet !== undefined;
+    const connected = setTimeout(() => {
+      holding = false;
+      if (held) process.stderr.write(held);
+      held = "";
+    }, REFUSAL_WINDOW_MS);
     child.stderr?.setEncoding("utf8").on("data", (c: string) => {
-      if (notYet?.test(c)) held += c;
+      if (holding && notYet?.test(c)) held += c;
       else process.stderr.write(c);
     });
     return this.exit(child).then((code) => {
+      clearTimeout(connected);
       if (code !== 0 && held) return { code, notYet: held };
-      // It connected after all (or exited 0): what was held back is the user's to see.
+      // It exited 0 after all: what was held back is the user's to see.
       if (held) process.stderr.write(held);
       return { code };
     });

@@ -66,6 +66,21 @@ const session = (status?: DebugSessionStatus, spec: Partial<DebugSession["spec"]
 const EXPIRES = "2030-01-01T00:30:00Z";
 const debuggerAt = { pod: "web-1", containerName: "dbg-s1-0123456789ab", targetPodUID: "u1", expiresAt: EXPIRES };
 const RUNNING: DebugSessionStatus = { phase: "Running", ...debuggerAt, containerState: { state: "running" } };
+/** Injected, not yet reported running: an attach may already connect. */
+const STARTING: DebugSessionStatus = {
+  phase: "Injecting",
+  ...debuggerAt,
+  containerState: { state: "waiting", reason: "ContainerCreating" },
+  conditions: [
+    {
+      type: "Injected",
+      status: "True",
+      reason: "Injected",
+      message: "ephemeral container dbg-s1-0123456789ab is in pod web-1",
+      lastTransitionTime: EXPIRES,
+    },
+  ],
+};
 const exited = (exitCode: number): DebugSessionStatus => ({
   phase: "Completed",
   ...debuggerAt,
@@ -138,20 +153,7 @@ describe("kubectl dbg POD", SLOW, () => {
   });
 
   it("attaches while the debugger starts, before the kubelet reports it running, retrying quietly until it connects", async () => {
-    const starting = session({
-      phase: "Injecting",
-      ...debuggerAt,
-      containerState: { state: "waiting", reason: "ContainerCreating" },
-      conditions: [
-        {
-          type: "Injected",
-          status: "True",
-          reason: "Injected",
-          message: "ephemeral container dbg-s1-0123456789ab is in pod web-1",
-          lastTransitionTime: EXPIRES,
-        },
-      ],
-    });
+    const starting = session(STARTING);
     const notYet =
       "error: Internal error occurred: unable to upgrade connection: container dbg-s1-0123456789ab not found in pod web-1_shop\n";
     const r = await run(
@@ -173,6 +175,27 @@ describe("kubectl dbg POD", SLOW, () => {
     expect(r.stderr).not.toContain("Running:");
     expect(r.stderr.match(/If you don't see a command prompt/g)).toHaveLength(1);
     expect(r.code).toBe(3);
+  });
+
+  it("takes only kubectl's own refusal lines as 'not yet': a debugger's stderr that looks like one is shown, once", async () => {
+    const own = "sh: wget: server returned error: is forbidden\n";
+    const r = await run(
+      ["web-1", "--name", "s1", "--tty=false"],
+      [
+        VERSION,
+        { when: ["create"], echo: true },
+        {
+          when: ["--watch"],
+          hold: true,
+          gapMs: 2500,
+          objects: [session(STARTING, { tty: false }), session(exited(1), { tty: false })],
+        },
+        { when: ["attach"], stderr: own, code: 1 },
+      ],
+    );
+    expect(argvs(r).filter((a) => a[0] === "attach")).toHaveLength(1);
+    expect(r.stderr).toContain(own.trim());
+    expect(r.code).toBe(1);
   });
 
   it("shows a refused attach once the debugger is reported running: the refusal is no longer a start-up race", async () => {
