@@ -2,6 +2,7 @@
 # Stops everything cluster-up started (by PID), and removes mounts, network namespaces, veths,
 # cgroups and state. Safe after a failed or partial cluster-up, and when nothing is running.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cluster_lock
 set +e
 CGROUP_NAME=dbgsess
 

@@ -302,6 +302,7 @@ main() {
 
   "$HACK_DIR/install-deps.sh"
   "$HACK_DIR/build-binaries.sh"
+  cluster_lock
   mkdir -p "$CLUSTER_DIR" "$LOG_DIR" "$PID_DIR" "$PKI_DIR"
   echo "$TIER" > "$CLUSTER_DIR/tier-requested"
   setup_network

@@ -49,6 +49,19 @@ show_log_tail() {
 pid_alive() { [[ -f "$PID_DIR/$1.pid" ]] && kill -0 "$(cat "$PID_DIR/$1.pid")" 2>/dev/null; }
 
 # Runs a daemon in its own session with a PID file and a log file; stop_daemon stops it by PID.
+# One cluster-up or cluster-down at a time on this machine: two at once write each other's PID files,
+# and a daemon whose PID file was overwritten is never stopped (seen: a cluster-up typed while a
+# make bench brought its cluster down left a kube-proxy running). Held until the script exits.
+cluster_lock() {
+  local dir=/run/lock
+  [[ -d $dir ]] || dir=/tmp
+  exec 9>"$dir/debugsession-cluster.lock"
+  if ! flock -n 9; then
+    log "another cluster-up or cluster-down is running; waiting for it to finish"
+    flock 9
+  fi
+}
+
 start_daemon() {
   local name=$1; shift
   mkdir -p "$LOG_DIR" "$PID_DIR"
@@ -56,7 +69,8 @@ start_daemon() {
     log "$name already running (pid $(cat "$PID_DIR/$name.pid"))"
     return 0
   fi
-  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 < /dev/null &
+  # 9>&-: a daemon never holds cluster_lock's descriptor (it would hold the lock as long as it runs).
+  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 < /dev/null 9>&- &
   echo $! > "$PID_DIR/$name.pid"
   log "started $name (pid $!)"
 }
