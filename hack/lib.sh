@@ -48,7 +48,6 @@ show_log_tail() {
 
 pid_alive() { [[ -f "$PID_DIR/$1.pid" ]] && kill -0 "$(cat "$PID_DIR/$1.pid")" 2>/dev/null; }
 
-# Runs a daemon in its own session with a PID file and a log file; stop_daemon stops it by PID.
 # One cluster-up or cluster-down at a time on this machine: two at once write each other's PID files,
 # and a daemon whose PID file was overwritten is never stopped (seen: a cluster-up typed while a
 # make bench brought its cluster down left a kube-proxy running). Held until the script exits.
@@ -62,6 +61,7 @@ cluster_lock() {
   fi
 }
 
+# Runs a daemon in its own session with a PID file and a log file; stop_daemon stops it by PID.
 start_daemon() {
   local name=$1; shift
   mkdir -p "$LOG_DIR" "$PID_DIR"
