@@ -17,7 +17,7 @@ import {
   waitFor,
   type Operator,
 } from "../support/kube.ts";
-import { sessionStatus, type SessionView } from "../support/workloads.ts";
+import { sessionInPhase, sessionStatus, type SessionView } from "../support/workloads.ts";
 
 const SESSION_LABEL = "debugging.dev/session";
 const SESSION_UID_LABEL = "debugging.dev/session-uid";
@@ -104,15 +104,7 @@ describe("copy mode: debug a copy of a crash-looping pod", () => {
     expect(restartCount(pod!)).toBeGreaterThanOrEqual(source.restartCount);
   };
 
-  const failedSession = (name: string): Promise<SessionView> =>
-    waitFor(
-      () => {
-        const s = sessionStatus(ns, name);
-        return s.phase === "Failed" ? s : undefined;
-      },
-      30_000,
-      `${name} Failed`,
-    );
+  const failedSession = (name: string): Promise<SessionView> => sessionInPhase(ns, name, "Failed");
 
   const podsOfSession = (name: string): string =>
     kubectlOk(["-n", ns, "get", "pods", "-l", `${SESSION_LABEL}=${name}`, "-o", "name"]).trim();

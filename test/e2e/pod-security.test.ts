@@ -11,10 +11,9 @@ import {
   kubectlOk,
   startOperator,
   testImage,
-  waitFor,
   type Operator,
 } from "../support/kube.ts";
-import { createBarePod, podJson, sessionStatus } from "../support/workloads.ts";
+import { createBarePod, podJson, sessionInPhase } from "../support/workloads.ts";
 
 describe("an injection Pod Security refuses", () => {
   let ns: string;
@@ -44,14 +43,7 @@ metadata: {name: root}
 spec: {targetPod: web, image: "${testImage}", imagePullPolicy: IfNotPresent, profile: sysadmin, command: [sleep, "3600"]}
 `,
     });
-    const failed = await waitFor(
-      () => {
-        const s = sessionStatus(ns, "root");
-        return s.phase === "Failed" ? s : undefined;
-      },
-      30_000,
-      "phase Failed",
-    );
+    const failed = await sessionInPhase(ns, "root", "Failed");
     expect(failed.message).toMatch(/violates PodSecurity "baseline:latest": privileged/);
     expect(failed.conditions?.find((c) => c.type === "Injected")).toMatchObject({
       status: "False",
@@ -83,14 +75,7 @@ metadata: {name: copy-legacy}
 spec: {targetPod: legacy, mode: Copy, image: "${testImage}", imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}
 `,
     });
-    const failed = await waitFor(
-      () => {
-        const s = sessionStatus(ns, "copy-legacy");
-        return s.phase === "Failed" ? s : undefined;
-      },
-      30_000,
-      "phase Failed",
-    );
+    const failed = await sessionInPhase(ns, "copy-legacy", "Failed");
     expect(failed.message).toMatch(
       /the apiserver refused the copy of pod legacy: .*violates PodSecurity "restricted:latest"/,
     );

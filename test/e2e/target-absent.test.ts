@@ -11,7 +11,7 @@ import {
   waitFor,
   type Operator,
 } from "../support/kube.ts";
-import { applySession, createBarePod, podJson, sessionStatus } from "../support/workloads.ts";
+import { applySession, createBarePod, podJson, sessionInPhase, sessionStatus } from "../support/workloads.ts";
 
 describe("target pod absent", () => {
   let ns: string;
@@ -30,14 +30,7 @@ describe("target pod absent", () => {
   it("is Pending with TargetPodNotFound, then injects once the pod runs", async () => {
     createBarePod(ns, "bystander");
     applySession(ns, "early", { targetPod: "later", ttl: "10m", command: ["sleep", "3600"], interactive: false });
-    const pending = await waitFor(
-      () => {
-        const s = sessionStatus(ns, "early");
-        return s.phase === "Pending" ? s : undefined;
-      },
-      30_000,
-      "phase Pending",
-    );
+    const pending = await sessionInPhase(ns, "early", "Pending");
     expect(pending.conditions?.find((c) => c.type === "Injected")).toMatchObject({
       status: "False",
       reason: "TargetPodNotFound",

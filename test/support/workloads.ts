@@ -1,5 +1,5 @@
 // Workloads and sessions the e2e suites create.
-import { kubectlOk, testImage } from "./kube.ts";
+import { kubectlOk, testImage, waitFor } from "./kube.ts";
 
 export interface SessionOptions {
   targetPod: string;
@@ -119,6 +119,18 @@ export interface SessionView {
 export function sessionStatus(ns: string, name: string): SessionView {
   const out = kubectlOk(["-n", ns, "get", "dbg", name, "-o", "jsonpath={.status}"]);
   return out ? (JSON.parse(out) as SessionView) : {};
+}
+
+/** The session's status once its phase is `phase` (kubectl get, polled by waitFor). */
+export function sessionInPhase(ns: string, name: string, phase: string, timeoutMs = 30_000): Promise<SessionView> {
+  return waitFor(
+    () => {
+      const s = sessionStatus(ns, name);
+      return s.phase === phase ? s : undefined;
+    },
+    timeoutMs,
+    `${name} in phase ${phase}`,
+  );
 }
 
 export function podJson(
