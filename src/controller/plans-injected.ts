@@ -8,8 +8,8 @@ import { replacement, withIsolation } from "./plans-relabel.ts";
 import { withRecord } from "./plans-record.ts";
 import { Reason } from "./reasons.ts";
 import {
+  askedRemoval,
   deleteIsAllowed,
-  expiryChoice,
   forcedDeleteAtMs,
   isBeingDeleted,
   podName,
@@ -57,9 +57,8 @@ export function planPodLost(s: Situation): Plan {
  * long; only ever evicted when the policy does not allow Delete (whatever the session asks).
  */
 function removal(s: Situation): ExpiryAction {
-  if (s.copyMode) return "Delete";
-  if (!deleteIsAllowed(s)) return "Evict";
-  return expiryChoice(s) === "Delete" || s.now.getTime() >= forcedDeleteAtMs(s) ? "Delete" : "Evict";
+  const overdue = deleteIsAllowed(s) && s.now.getTime() >= forcedDeleteAtMs(s);
+  return askedRemoval(s) === "Delete" || overdue ? "Delete" : "Evict";
 }
 
 /** The TTL ran out and the pod carries our debugger: remove it (or record that it is going). */

@@ -1,6 +1,6 @@
 // Situations before the debugger is in the pod: waiting for the target, judging access, injecting.
 import type { V1Pod } from "@kubernetes/client-node";
-import { SESSION_ANNOTATION, SESSION_LABEL, type DebugSession, type ExpiryAction } from "../api/types.ts";
+import { SESSION_ANNOTATION, SESSION_LABEL, type DebugSession } from "../api/types.ts";
 import { accessDenial } from "./access.ts";
 import { ephemeralContainer, sessionLabelValue } from "./container.ts";
 import type { DecideOptions } from "./input.ts";
@@ -12,8 +12,7 @@ import { emptyPlan, podEvent, sessionEvent, type Plan, type PodWrite } from "./p
 import { planDenied, planEnded, withTransitionEvent } from "./plans-ended.ts";
 import { Reason } from "./reasons.ts";
 import {
-  deleteIsAllowed,
-  expiryChoice,
+  askedRemoval,
   injectionWasRefused,
   isExpired,
   notAfterPassed,
@@ -179,7 +178,7 @@ export function markPod(s: Situation, pod: V1Pod, expiresAt: string | undefined)
   const recorded = recordedRemoval(pod);
   // Ours is the latest expiry (or the pod records none it can be removed by): the pod takes ours.
   const ours = expiresAt !== undefined && !(Date.parse(expiresAt) <= (recorded.expiresAtMs ?? NaN));
-  const action = removalAction(s);
+  const action = askedRemoval(s);
   const changed = ours && (recorded.expiresAt !== expiresAt || recorded.how !== action);
   if (pod.metadata?.labels?.[SESSION_LABEL] !== undefined && listed && !changed) return [];
   const when = ours
@@ -188,7 +187,3 @@ export function markPod(s: Situation, pod: V1Pod, expiresAt: string | undefined)
   const { name = "", uid = "" } = pod.metadata ?? {};
   return [{ kind: "markPod", pod: name, podUID: uid, label: sessionLabelValue(sessionName), taintedBy, ...when }];
 }
-
-/** How this session removes its pod at expiry, as the pod records it: Delete only if asked and allowed. */
-const removalAction = (s: Situation): ExpiryAction =>
-  s.copyMode || (deleteIsAllowed(s) && expiryChoice(s) === "Delete") ? "Delete" : "Evict";

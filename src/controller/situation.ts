@@ -181,6 +181,13 @@ export const deleteIsAllowed = (s: Situation): boolean =>
 
 export const isBeingDeleted = (s: Situation): boolean => Boolean(s.session.metadata.deletionTimestamp);
 
+/**
+ * How the pod goes at expiry as the session asks (and the pod's mark records): deleted for a copy, or
+ * when Delete is asked and the policy allows it; else evicted.
+ */
+export const askedRemoval = (s: Situation): ExpiryAction =>
+  s.copyMode || (deleteIsAllowed(s) && expiryChoice(s) === "Delete") ? "Delete" : "Evict";
+
 /** What the session asks for at expiry, the policy's defaultExpiryAction filling in what it leaves unset. */
 export const expiryChoice = (s: Situation): ExpiryChoice => expiryChoiceOf(s.session, s.access.policy);
 
