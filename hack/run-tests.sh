@@ -9,12 +9,22 @@ set +e
 # Node.js 24 (npm package `node`) for vitest and everything it starts; the machine's node is older.
 export PATH="$REPO_DIR/node_modules/.bin:$PATH"
 [[ $(node --version) == v24.* ]] || die "node_modules/.bin/node is not Node.js 24: run 'make deps'"
-reports=(test-results/unit.json)
 mkdir -p test-results
-VITEST=(node_modules/.bin/vitest run --reporter=default --reporter=json)
+# Each lane leaves test-results/NAME.json (vitest's report), NAME.unhandled.json (errors outside any
+# test, which fail a run whose tests all passed) and NAME.log; the summary gets "NAME.json:EXIT".
+VITEST=(node_modules/.bin/vitest run --reporter=default --reporter=json --reporter=./hack/vitest-unhandled.ts)
+reports=()
 status=0
+lane() { # NAME VITEST-ARGS...: runs in the foreground, its output shown as it comes
+  local name=$1
+  shift
+  "${VITEST[@]}" "$@" --outputFile.json="test-results/$name.json" 2>&1 | tee "test-results/$name.log"
+  local rc=${PIPESTATUS[0]}
+  reports+=("test-results/$name.json:$rc")
+  ((rc == 0)) || status=1
+}
 
-"${VITEST[@]}" --project unit --outputFile.json=test-results/unit.json || status=1
+lane unit --project unit
 
 started_cluster=0
 if [[ -z ${KUBECONFIG:-} ]]; then
@@ -35,25 +45,24 @@ fi
 # mostly waits for TTLs to run out. Its output is shown once it is done, not interleaved.
 faults=
 if [[ -n ${E2E_LOCAL_CLUSTER:-} ]]; then
-  reports+=(test-results/faults.json)
   "${VITEST[@]}" --project faults --outputFile.json=test-results/faults.json > test-results/faults.log 2>&1 &
   faults=$!
 fi
-reports+=(test-results/cluster.json)
-"${VITEST[@]}" --project integration --project e2e --outputFile.json=test-results/cluster.json || status=1
+lane cluster --project integration --project e2e
 if [[ -n $faults ]]; then
-  wait "$faults" || status=1
+  wait "$faults"
+  rc=$?
+  reports+=("test-results/faults.json:$rc")
+  ((rc == 0)) || status=1
   cat test-results/faults.log
 fi
 
 # Alone: an operator for every namespace, or the cluster's apiserver and etcd killed (hack/cluster-fault.sh).
-reports+=(test-results/serial.json)
-"${VITEST[@]}" --project serial --outputFile.json=test-results/serial.json || status=1
+lane serial --project serial
 
 if [[ $started_cluster == 1 ]]; then
   # Brings the cluster down itself and checks nothing is left behind.
-  reports+=(test-results/lifecycle.json)
-  "${VITEST[@]}" --project lifecycle --outputFile.json=test-results/lifecycle.json || status=1
+  lane lifecycle --project lifecycle
   started_cluster=0
   hack/cluster-down.sh >/dev/null 2>&1
 fi

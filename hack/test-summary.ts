@@ -1,7 +1,12 @@
 // Sums vitest's JSON reports into the one line CI reads: "N passed, N failed[, N skipped]". Above it,
 // each failure by file and name with the first lines of its message, so a CI log's tail says what failed.
-import { readFileSync } from "node:fs";
+// Arguments: REPORT.json[:EXIT], EXIT being the lane's vitest exit code. An unhandled error
+// (REPORT.unhandled.json, from hack/vitest-unhandled.ts) counts as a failure; so does a lane that
+// exited non-zero with nothing else to show for it, with the last lines of its log (REPORT.log).
+import { existsSync, readFileSync } from "node:fs";
 import { relative } from "node:path";
+import { stripVTControlCharacters } from "node:util";
+import type { Unhandled } from "./vitest-unhandled.ts";
 
 interface Report {
   numPassedTests?: number;
@@ -28,7 +33,30 @@ const excerpt = (message: string | undefined): string =>
     .map((l) => `    ${l.slice(0, 300)}`)
     .join("\n");
 
-for (const file of process.argv.slice(2)) {
+const tail = (log: string): string =>
+  existsSync(log)
+    ? stripVTControlCharacters(readFileSync(log, "utf8"))
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .slice(-8)
+        .map((l) => `    ${l.slice(0, 300)}`)
+        .join("\n")
+    : `    (no ${log})`;
+
+for (const arg of process.argv.slice(2)) {
+  const [, file = arg, exit] = /^(.*?)(?::(\d+))?$/.exec(arg) ?? [];
+  const base = file.replace(/\.json$/, "");
+  const failedBefore = failed;
+  const unhandledFile = `${base}.unhandled.json`;
+  if (existsSync(unhandledFile)) {
+    for (const u of JSON.parse(readFileSync(unhandledFile, "utf8")) as Unhandled[]) {
+      failed += 1;
+      const where = u.file ? `${u.file}${u.test ? ` > ${u.test}` : ""}` : file;
+      failures.push(
+        `${where} (${u.type ?? "unhandled error"}, outside any assertion)\n${excerpt([u.message, ...u.stack].join("\n"))}`,
+      );
+    }
+  }
   let report: Report;
   try {
     report = JSON.parse(readFileSync(file, "utf8")) as Report;
@@ -50,6 +78,12 @@ for (const file of process.argv.slice(2)) {
       failed += 1;
       failures.push(`${where} (the file itself)\n${excerpt(suite.message)}`);
     }
+  }
+  if (exit !== undefined && exit !== "0" && failed === failedBefore) {
+    failed += 1;
+    failures.push(
+      `${file}: vitest exited ${exit} with no failed test; the end of ${base}.log:\n${tail(`${base}.log`)}`,
+    );
   }
 }
 if (failures.length > 0) console.log(`failed:\n${failures.map((f) => `  ${f}`).join("\n")}`);
