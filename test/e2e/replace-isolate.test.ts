@@ -229,7 +229,13 @@ class HttpClient {
       }
     });
     this.child.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((resolve) => this.child.on("exit", () => resolve()));
+    this.exited = new Promise((resolve) => {
+      this.child.on("exit", () => resolve());
+      this.child.on("error", (e) => {
+        this.stderr += `[test] ${e.message}\n`;
+        if (this.child.pid === undefined) resolve(); // never started
+      });
+    });
   }
 
   async stop(): Promise<void> {

@@ -270,10 +270,14 @@ export class Supervisor {
     }
   }
 
-  /** SIGKILL; the supervisor starts a new process. */
+  /**
+   * SIGKILL; the supervisor starts a new process. A process that already exited on its own (a lost
+   * Lease) and is waiting for its restart is left alone: not a kill, and process.kill would throw ESRCH.
+   */
   kill(): void {
+    if (!this.current.alive()) return;
     this.kills.push({ pid: this.current.pid, at: Date.now() });
-    process.kill(this.current.pid, "SIGKILL");
+    void this.current.stop("SIGKILL");
   }
 
   allLogs(): string {

@@ -62,6 +62,7 @@ function run(command: string, args: string[], input: string): Promise<string> {
     child.stdout.on("data", (d: Buffer) => stdout.push(d));
     child.stderr.on("data", (d: Buffer) => stderr.push(d));
     child.on("error", reject);
+    child.stdin.on("error", () => undefined); // a judge that exits early: its exit code tells why
     child.on("close", (code) => {
       if (code === 0) resolve(Buffer.concat(stdout).toString());
       else reject(new Error(`${command} ${args.join(" ")} exited ${code}: ${Buffer.concat(stderr).toString()}`));

@@ -53,6 +53,10 @@ export function kubectlAsync(args: string[], opts: { input?: string; timeoutMs?:
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // A spawn that failed, or kubectl gone (its timeout) before reading all its input: a result, never
+    // an error thrown in the test's process outside any test.
+    child.on("error", (e) => resolve({ code: -1, stdout, stderr: `${stderr}${e.message}` }));
+    child.stdin.on("error", () => undefined);
     child.stdin.end(opts.input ?? "");
   });
 }
@@ -171,6 +175,8 @@ export interface Operator {
   pid: number;
   /** Settles with the exit code when the process exits (null when a signal ended it). */
   exited: Promise<number | null>;
+  /** Not exited yet (by itself or by a signal). */
+  alive(): boolean;
 }
 
 let operatorConfig: string | undefined;
@@ -257,15 +263,26 @@ export function startOperator(extraArgs: string[] = [], opts: OperatorPlacement 
     env: { ...process.env, LOG_LEVEL: process.env.OPERATOR_LOG_LEVEL ?? "info" },
   });
   let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // Every emitter has an 'error' listener: an error with none would be thrown in the test's process,
+  // outside any test. What it says goes to the log the tests show on a failure.
+  const noted = (what: string) => (e: Error) => (output += `\n[test] ${what}: ${e.message}\n`);
+  child.stdout.on("data", (d: Buffer) => (output += d.toString())).on("error", noted("stdout"));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString())).on("error", noted("stderr"));
+  const alive = () => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+  const exited = new Promise<number | null>((resolve) => {
+    child.on("exit", (code) => resolve(code));
+    child.on("error", (e) => {
+      noted("operator process")(e);
+      if (child.pid === undefined) resolve(null); // never started: no 'exit' will come
+    });
+  });
   return {
     pid: child.pid ?? -1,
     logs: () => output,
     exited,
+    alive,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (alive()) child.kill(signal);
       return exited;
     },
   };

@@ -25,6 +25,7 @@ export class StallingProxy {
         if (m) resolve(Number(m[1]));
       });
       this.child.on("exit", (code) => reject(new Error(`stalling proxy exited (${code})`)));
+      this.child.on("error", reject);
     });
   }
 
@@ -43,7 +44,7 @@ export class StallingProxy {
   }
 
   async close(): Promise<void> {
-    if (this.child.exitCode === null) {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise((r) => this.child.on("exit", r));
       this.child.kill("SIGKILL");
       await exited;

@@ -49,6 +49,7 @@ function run(
     // Ctrl-C once the plugin is waiting (it has said what it waits for).
     if (o.interrupt && !interrupted && stderr.includes("Pending")) interrupted = child.kill("SIGINT");
   });
+  child.on("error", (e) => (stderr += `[test] ${e.message}\n`)); // shown by the failing assertion
   return new Promise((resolve) =>
     child.on("close", (code) =>
       resolve({ code, stdout, stderr, calls: o.kubectl ? [] : callsIn(fake), ms: Date.now() - started }),
