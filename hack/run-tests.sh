@@ -18,8 +18,9 @@ status=0
 lane() { # NAME VITEST-ARGS...: runs in the foreground, its output shown as it comes
   local name=$1
   shift
-  "${VITEST[@]}" "$@" --outputFile.json="test-results/$name.json" 2>&1 | tee "test-results/$name.log"
-  local rc=${PIPESTATUS[0]}
+  # Not a pipe into tee: a process a test left behind holding the output would keep the lane open.
+  "${VITEST[@]}" "$@" --outputFile.json="test-results/$name.json" > >(tee "test-results/$name.log") 2>&1
+  local rc=$?
   reports+=("test-results/$name.json:$rc")
   ((rc == 0)) || status=1
 }
