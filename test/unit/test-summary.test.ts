@@ -41,6 +41,8 @@ describe("hack/test-summary.ts", () => {
         "node_modules/vitest/vitest.mjs",
         "run",
         "--root=test/unit/late-error",
+        "--no-cache", // nothing written under that root
+        "--no-fsModuleCache",
         "--reporter=json",
         `--reporter=${process.cwd()}/hack/vitest-unhandled.ts`,
         `--outputFile.json=${out}`,
