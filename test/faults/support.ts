@@ -158,7 +158,8 @@ export interface Figures {
 export async function invariants(
   ns: string,
   ledger: PodLedger,
-  actsFrom: (expiresAt: number) => number = (t) => t,
+  /** When the operator could act on a session expiring at expiresAt, whose pod went at removedAt. */
+  actsFrom: (expiresAt: number, removedAt: number) => number = (t) => t,
 ): Promise<Figures> {
   const all = await sessions(ns);
   const lags: number[] = [];
@@ -186,7 +187,7 @@ export async function invariants(
     }
     // deletionTimestamp has whole seconds: a request in the second before expiresAt is early.
     if (seen.removedAt + 1_000 <= expiresAt) f.earlyRemovals.push(name);
-    const from = Math.max(expiresAt, actsFrom(expiresAt));
+    const from = Math.max(expiresAt, actsFrom(expiresAt, seen.removedAt));
     const lag = seen.removedAt - from;
     lags.push(lag);
     if (f.worst === undefined || lag > f.worst.removedAt - f.worst.from)
@@ -245,14 +246,30 @@ export class Supervisor {
   readonly exits: { pid: number; at: number; code: number | null }[] = [];
   /** Every SIGKILL this supervisor sent: which process, when. */
   readonly kills: { pid: number; at: number }[] = [];
+  /**
+   * Every process it ran, from its start to its SIGKILL or exit (none while it runs). A PID alone does
+   * not name a process here: the machine's PIDs wrap at 32768 and a busy run uses thousands a minute.
+   */
+  readonly runs: { pid: number; from: number; to?: number }[] = [];
   private logs = "";
   private readonly watching: Promise<void>;
 
   constructor(args: string[], placement: OperatorPlacement = {}) {
     this.args = args;
     this.placement = placement;
-    this.current = startOperator(args, placement);
+    this.current = this.start();
     this.watching = this.watch();
+  }
+
+  private start(): Operator {
+    const op = startOperator(this.args, this.placement);
+    this.runs.push({ pid: op.pid, from: Date.now() });
+    return op;
+  }
+
+  private ended(at: number): void {
+    const run = this.runs.at(-1);
+    if (run && run.to === undefined) run.to = at;
   }
 
   get pid(): number {
@@ -264,9 +281,10 @@ export class Supervisor {
       const code = await this.current.exited;
       this.logs += this.current.logs();
       this.exits.push({ pid: this.current.pid, at: Date.now(), code });
+      this.ended(Date.now());
       if (!this.running) break;
       await sleep(500); // the kubelet's restart is not instant either
-      if (this.running) this.current = startOperator(this.args, this.placement);
+      if (this.running) this.current = this.start();
     }
   }
 
@@ -277,6 +295,7 @@ export class Supervisor {
   kill(): void {
     if (!this.current.alive()) return;
     this.kills.push({ pid: this.current.pid, at: Date.now() });
+    this.ended(Date.now());
     void this.current.stop("SIGKILL");
   }
 
