@@ -15,14 +15,16 @@ mkdir -p test-results
 VITEST=(node_modules/.bin/vitest run --reporter=default --reporter=json --reporter=./hack/vitest-unhandled.ts)
 reports=()
 status=0
+ended() { # NAME EXIT: a lane's report and exit code, for the summary
+  reports+=("test-results/$1.json:$2")
+  (($2 == 0)) || status=1
+}
 lane() { # NAME VITEST-ARGS...: runs in the foreground, its output shown as it comes
   local name=$1
   shift
   # Not a pipe into tee: a process a test left behind holding the output would keep the lane open.
   "${VITEST[@]}" "$@" --outputFile.json="test-results/$name.json" > >(tee "test-results/$name.log") 2>&1
-  local rc=$?
-  reports+=("test-results/$name.json:$rc")
-  ((rc == 0)) || status=1
+  ended "$name" $?
 }
 
 lane unit --project unit
@@ -52,9 +54,7 @@ fi
 lane cluster --project integration --project e2e
 if [[ -n $faults ]]; then
   wait "$faults"
-  rc=$?
-  reports+=("test-results/faults.json:$rc")
-  ((rc == 0)) || status=1
+  ended faults $?
   cat test-results/faults.log
 fi
 

@@ -25,23 +25,18 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures: string[] = [];
-const excerpt = (message: string | undefined): string =>
-  (message ?? "")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .slice(0, 4)
+/** The non-blank lines of `text` that `pick` keeps, indented under a failure's heading. */
+const indented = (text: string, pick: (lines: string[]) => string[]): string =>
+  pick(
+    stripVTControlCharacters(text)
+      .split("\n")
+      .filter((l) => l.trim() !== ""),
+  )
     .map((l) => `    ${l.slice(0, 300)}`)
     .join("\n");
-
+const excerpt = (message: string | undefined): string => indented(message ?? "", (l) => l.slice(0, 4));
 const tail = (log: string): string =>
-  existsSync(log)
-    ? stripVTControlCharacters(readFileSync(log, "utf8"))
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-        .slice(-8)
-        .map((l) => `    ${l.slice(0, 300)}`)
-        .join("\n")
-    : `    (no ${log})`;
+  existsSync(log) ? indented(readFileSync(log, "utf8"), (l) => l.slice(-8)) : `    (no ${log})`;
 
 for (const arg of process.argv.slice(2)) {
   const [, file = arg, exit] = /^(.*?)(?::(\d+))?$/.exec(arg) ?? [];
